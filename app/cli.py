@@ -1,0 +1,221 @@
+"""`tracepane`: the command line. Qt, grpc and pricing are imported only by the commands
+that need them, so reading commands (`traces`, `show`, `stats`) start fast.
+
+Exit codes: 0 success, 1 failure (trace not found, port in use, …), 2 bad usage.
+Every option is accepted before or after the subcommand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+_HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{1,32}$")
+
+
+class CommandFailed(Exception):
+    """A command could not do what was asked; the message is for the user (exit 1)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = getattr(args, "handler", cmd_default)
+    try:
+        return command(args)
+    except CommandFailed as exc:
+        print(f"tracepane: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except BrokenPipeError:  # `tracepane traces | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Options live on a parent parser used twice: by the main parser with real defaults and
+    # by every subparser with SUPPRESS, so a value given on either side of the subcommand
+    # survives parsing.
+    def common(suppress: bool) -> argparse.ArgumentParser:
+        p = argparse.ArgumentParser(add_help=False)
+        default = argparse.SUPPRESS if suppress else None
+        p.add_argument("--db", default=default, metavar="PATH",
+                       help="SQLite file (default: the per-user data directory; env TRACEPANE_DB)")
+        p.add_argument("--host", default=default,
+                       help="address the receiver listens on (default 127.0.0.1)")
+        p.add_argument("--grpc-port", type=_port, default=default, metavar="PORT",
+                       help="OTLP/gRPC port (default 4317; 0 = any free port)")
+        p.add_argument("--http-port", type=_port, default=default, metavar="PORT",
+                       help="OTLP/HTTP port (default 4318; 0 = any free port)")
+        p.add_argument("--json", action="store_true", default=default if suppress else False,
+                       help="machine-readable output (keys documented in the README)")
+        return p
+
+    parser = argparse.ArgumentParser(
+        prog="tracepane", parents=[common(False)],
+        description="Local-first trace viewer for LLM apps and agents: OTLP in, SQLite on disk.")
+    from app import __version__
+
+    parser.add_argument("--version", action="version", version=f"tracepane {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common(True)], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("serve", cmd_serve, "run the OTLP receiver headless until Ctrl-C")
+    p = add("traces", cmd_traces, "list stored traces, newest first")
+    p.add_argument("--limit", type=_positive, default=50, help="how many traces (default 50)")
+    p.add_argument("--service", help="only traces whose root service is this")
+    p.add_argument("--errors", action="store_true", help="only traces with an error span")
+    p = add("show", cmd_show, "one trace's spans (and log records)")
+    p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
+    add("stats", cmd_stats, "counts and database size (cheap)")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range 0-65535: {port}")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _config(args: argparse.Namespace):
+    from receiver.config import ReceiverConfig
+
+    return ReceiverConfig.resolve(db_path=args.db, host=args.host, grpc_port=args.grpc_port,
+                                  http_port=args.http_port)
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from receiver.config import ReceiverConfig
+
+    if args.db:
+        return Path(args.db).expanduser()
+    return ReceiverConfig.resolve().db_path
+
+
+def _print_json(value: object) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    # The desktop window arrives with the app; until then the bare command serves headless.
+    print("tracepane: the desktop window is not part of this version; running the receiver "
+          "headless (same as `tracepane serve`)", file=sys.stderr)
+    return cmd_serve(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from receiver.headless import serve_until_stopped
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return serve_until_stopped(_config(args))
+
+
+def cmd_traces(args: argparse.Namespace) -> int:
+    from app.cli_output import trace_summary_json, traces_table
+    from receiver.errors import DatabaseMissing
+    from receiver.records import TraceFilter
+    from receiver.storage.store import TraceStore
+
+    store = TraceStore(_db_path(args))
+    try:
+        page = store.list_traces(TraceFilter(service_name=args.service, errors_only=args.errors),
+                                 limit=args.limit)
+        traces = page.traces
+    except DatabaseMissing:
+        traces = []
+    finally:
+        store.close()
+    if args.json:
+        _print_json([trace_summary_json(t) for t in traces])
+    else:
+        print(traces_table(traces))
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from app.cli_output import trace_json, trace_tree
+    from receiver.errors import DatabaseMissing, TraceNotFound
+    from receiver.storage.store import TraceStore
+
+    wanted = args.trace_id.strip().lower()
+    if not _HEX_PREFIX.match(wanted):
+        print(f"tracepane show: error: TRACE_ID must be hex digits (32 for a full id), not {args.trace_id!r}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    store = TraceStore(_db_path(args))
+    try:
+        trace_id = wanted if len(wanted) == 32 else _unique_trace_id(store, wanted)
+        detail = store.get_trace(trace_id)
+    except (TraceNotFound, DatabaseMissing) as exc:
+        raise CommandFailed(f"trace {wanted} not found ({exc})") from None
+    finally:
+        store.close()
+    if args.json:
+        _print_json(trace_json(detail))
+    else:
+        print(trace_tree(detail))
+    return EXIT_OK
+
+
+def _unique_trace_id(store, prefix: str) -> str:
+    matches = store.find_trace_ids(prefix, limit=2)
+    if len(matches) > 1:
+        raise CommandFailed(f"trace id prefix {prefix} is ambiguous; give more digits")
+    if not matches:
+        raise CommandFailed(f"no trace id starts with {prefix}")
+    return matches[0]
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from app.cli_output import stats_json, stats_text
+    from receiver.errors import DatabaseMissing
+    from receiver.records import StoreStats
+    from receiver.storage.store import TraceStore
+
+    db_path = _db_path(args)
+    store = TraceStore(db_path)
+    try:
+        stats = store.stats()
+    except DatabaseMissing:
+        stats = StoreStats(0, 0, 0, 0, 0)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(stats_json(stats, str(db_path)))
+    else:
+        print(stats_text(stats, str(db_path)))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

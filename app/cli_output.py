@@ -1,0 +1,147 @@
+"""What the command line prints: the stable JSON shapes (documented in the README) and the
+text views. Pure functions over receiver records; no Qt."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from app.formatting import format_duration_ns, format_time_ns, ns_to_ms, plural
+from receiver.attributes import plain_attributes
+from receiver.records import StoredSpan, StoreStats, TraceDetail, TraceSummary
+
+
+def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:
+    return {
+        "trace_id": trace.trace_id,
+        "root_name": trace.root_name,
+        "service_name": trace.service_name,
+        "start_time_unix_nano": trace.start_time_unix_nano,
+        "duration_ms": ns_to_ms(trace.duration_ns),
+        "span_count": trace.span_count,
+        "error_count": trace.error_count,
+    }
+
+
+def span_json(span: StoredSpan) -> dict[str, Any]:
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "kind": span.kind_name,
+        "service_name": span.service_name,
+        "scope": {
+            "name": span.scope.name,
+            "version": span.scope.version,
+            "attributes": plain_attributes(span.scope.attributes),
+        },
+        "start_time_unix_nano": span.start_time_unix_nano,
+        "end_time_unix_nano": span.end_time_unix_nano,
+        "duration_ms": ns_to_ms(span.duration_ns),
+        "status_code": span.status_name,
+        "status_message": span.status_message,
+        "trace_state": span.trace_state,
+        "flags": span.flags,
+        "attributes": plain_attributes(span.attributes),
+        "events": [
+            {"name": event.get("name", ""), "time_unix_nano": event.get("timeUnixNano", 0),
+             "attributes": plain_attributes(event.get("attributes", [])),
+             "dropped_attributes_count": event.get("droppedAttributesCount", 0)}
+            for event in span.events
+        ],
+        "links": [
+            {"trace_id": link.get("traceId", ""), "span_id": link.get("spanId", ""),
+             "trace_state": link.get("traceState", ""), "flags": link.get("flags", 0),
+             "attributes": plain_attributes(link.get("attributes", [])),
+             "dropped_attributes_count": link.get("droppedAttributesCount", 0)}
+            for link in span.links
+        ],
+        "dropped_attributes_count": span.dropped_attributes_count,
+        "dropped_events_count": span.dropped_events_count,
+        "dropped_links_count": span.dropped_links_count,
+        "resource": plain_attributes(span.resource.attributes),
+    }
+
+
+def trace_json(detail: TraceDetail) -> dict[str, Any]:
+    return {"trace_id": detail.trace_id, "spans": [span_json(s) for s in detail.spans], "logs": []}
+
+
+def stats_json(stats: StoreStats, db_path: str) -> dict[str, Any]:
+    return {"spans": stats.spans, "traces": stats.traces, "logs": stats.logs,
+            "metric_points": stats.metric_points, "db_bytes": stats.db_bytes, "db_path": db_path}
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def traces_table(traces: list[TraceSummary]) -> str:
+    if not traces:
+        return "no traces yet: point an OTLP exporter at this receiver and run your app"
+    header = f"{'START':<23}  {'DURATION':>9}  {'SPANS':>5}  {'ERR':>3}  {'SERVICE':<24}  {'ROOT':<32}  TRACE ID"
+    lines = [header]
+    for t in traces:
+        root = t.root_name if t.has_root else f"({t.root_name or '?'}; root missing)"
+        lines.append(
+            f"{format_time_ns(t.start_time_unix_nano):<23}  {format_duration_ns(t.duration_ns):>9}  "
+            f"{t.span_count:>5}  {t.error_count or '':>3}  {_cut(t.service_name or '—', 24):<24}  "
+            f"{_cut(root or '', 32):<32}  {t.trace_id}")
+    return "\n".join(lines)
+
+
+def trace_tree(detail: TraceDetail) -> str:
+    """The trace as an indented tree; a span whose parent never arrived hangs at the top."""
+    spans = detail.spans
+    ids = {s.span_id for s in spans}
+    children: dict[str | None, list[StoredSpan]] = defaultdict(list)
+    for s in spans:
+        parent = s.parent_span_id if s.parent_span_id in ids else None
+        children[parent].append(s)
+    start = min(s.start_time_unix_nano for s in spans)
+    end = max(s.end_time_unix_nano for s in spans)
+    errors = sum(s.status_code == 2 for s in spans)
+    services = sorted({s.service_name or "—" for s in spans})
+    lines = [f"trace {detail.trace_id}",
+             f"  {format_time_ns(start)} · {format_duration_ns(max(0, end - start))} · "
+             f"{plural(len(spans), 'span')} · {plural(errors, 'error')} · {', '.join(services)}", ""]
+
+    seen: set[str] = set()
+
+    def walk(top_span: StoredSpan) -> None:
+        # Iterative, so a 10,000-deep chain of spans cannot exhaust Python's stack.
+        stack: list[tuple[StoredSpan, str, str]] = [(top_span, "  ", "")]
+        while stack:
+            span, prefix, branch = stack.pop()
+            if span.span_id in seen:
+                continue
+            seen.add(span.span_id)
+            status = "  ✗ " + (span.status_message or "error") if span.status_code == 2 else ""
+            orphan = f"  (parent {span.parent_span_id} missing)" if not branch and span.parent_span_id else ""
+            lines.append(f"{prefix}{branch}{span.name}  [{span.kind_name}]  "
+                         f"{format_duration_ns(span.duration_ns)} @+"
+                         f"{format_duration_ns(span.start_time_unix_nano - start)}{status}{orphan}")
+            child_prefix = prefix + {"": "", "└─ ": "   ", "├─ ": "│  "}[branch]
+            kids = children.get(span.span_id, [])
+            for i, kid in reversed(list(enumerate(kids))):
+                stack.append((kid, child_prefix, "└─ " if i == len(kids) - 1 else "├─ "))
+
+    for top in children[None]:
+        walk(top)
+    for span in spans:  # parent links that form a cycle reach no top: show them anyway
+        if span.span_id not in seen:
+            walk(span)
+    return "\n".join(lines)
+
+
+def stats_text(stats: StoreStats, db_path: str) -> str:
+    return (f"database       {db_path}\n"
+            f"size           {stats.db_bytes / 1_048_576:.1f} MiB\n"
+            f"traces         {stats.traces}\n"
+            f"spans          {stats.spans}\n"
+            f"log records    {stats.logs}\n"
+            f"metric points  {stats.metric_points}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

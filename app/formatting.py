@@ -1,0 +1,40 @@
+"""Pure formatting for people: durations, times, counts. No Qt, no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def format_duration_ns(ns: int) -> str:
+    """12 µs, 3.45 ms, 1.23 s, 2 m 05 s: three significant figures where it matters."""
+    if ns < 1_000:
+        return f"{ns} ns"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.3g} µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:.3g} ms"
+    seconds = ns / 1_000_000_000
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} m {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} m"
+
+
+def format_time_ns(ns: int) -> str:
+    """Local wall-clock time with milliseconds, as a developer reads log timestamps."""
+    if ns <= 0:
+        return "—"
+    moment = datetime.fromtimestamp(ns / 1e9)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def ns_to_ms(ns: int) -> float:
+    """Milliseconds with nanosecond precision kept (6 decimals)."""
+    return round(ns / 1_000_000, 6)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

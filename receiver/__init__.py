@@ -1,0 +1,71 @@
+"""Tracepane's receiver: OTLP in, SQLite on disk, a read API out. Never imports Qt.
+
+This is the public surface the app uses. Names load on first use (PEP 562), so a caller
+that only reads (`tracepane stats`) never pays for grpc.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Receiver": "receiver.service",
+    "ListenAddresses": "receiver.service",
+    "ReceiverConfig": "receiver.config",
+    "default_db_path": "receiver.config",
+    "TraceStore": "receiver.storage.store",
+    "QueryTimeout": "receiver.storage.store",
+    "IngestEvent": "receiver.events",
+    "IngestCounters": "receiver.ingest",
+    "plain_attributes": "receiver.attributes",
+    "plain_value": "receiver.attributes",
+    **{name: "receiver.records" for name in (
+        "StoredSpan", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail",
+        "TraceFilter", "TracePage", "StoreStats", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
+    **{name: "receiver.errors" for name in (
+        "ReceiverError", "BadPayload", "UnsupportedMediaType", "PayloadTooLarge", "AtCapacity",
+        "StorageFailed", "StoreClosed", "PortInUse", "TraceNotFound", "DatabaseMissing")},
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'receiver' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run time
+    from receiver.attributes import plain_attributes, plain_value  # noqa: F401
+    from receiver.config import ReceiverConfig, default_db_path  # noqa: F401
+    from receiver.errors import (  # noqa: F401
+        AtCapacity,
+        BadPayload,
+        DatabaseMissing,
+        PayloadTooLarge,
+        PortInUse,
+        ReceiverError,
+        StorageFailed,
+        StoreClosed,
+        TraceNotFound,
+        UnsupportedMediaType,
+    )
+    from receiver.events import IngestEvent  # noqa: F401
+    from receiver.ingest import IngestCounters  # noqa: F401
+    from receiver.records import (  # noqa: F401
+        SPAN_KIND_NAMES,
+        STATUS_CODE_NAMES,
+        StoredResource,
+        StoredScope,
+        StoredSpan,
+        StoreStats,
+        TraceDetail,
+        TraceFilter,
+        TracePage,
+        TraceSummary,
+    )
+    from receiver.service import ListenAddresses, Receiver  # noqa: F401
+    from receiver.storage.store import QueryTimeout, TraceStore  # noqa: F401

@@ -1,0 +1,106 @@
+"""Receiver settings, resolved in one place: explicit argument, then `TRACEPANE_*`
+environment variable, then default. An invalid environment value is warned about and
+replaced by the default, so a typo never stops the receiver from starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"  # loopback: prompts and user data never leave the machine
+DEFAULT_GRPC_PORT = 4317  # the OTLP defaults, so exporters work without configuration
+DEFAULT_HTTP_PORT = 4318
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024  # decompressed; same limit on both transports
+DEFAULT_QUEUE_SPANS = 50_000  # spans waiting for the writer before exporters are told to retry
+DEFAULT_BATCH_SPANS = 5_000  # spans per transaction: large enough to amortise the commit
+DEFAULT_WRITE_TIMEOUT_S = 30.0  # how long a request waits for its commit before 503
+
+
+def default_db_path() -> Path:
+    """The per-user data directory (never beside the executable: bundles unpack to temp)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("tracepane", appauthor=False) / "tracepane.db"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverConfig:
+    db_path: Path
+    host: str = DEFAULT_HOST
+    grpc_port: int = DEFAULT_GRPC_PORT
+    http_port: int = DEFAULT_HTTP_PORT
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    queue_spans: int = DEFAULT_QUEUE_SPANS
+    batch_spans: int = DEFAULT_BATCH_SPANS
+    write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
+
+    @classmethod
+    def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
+        """Build a config from explicit values (None = not given), the environment, defaults."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            given = explicit.get(f.name)
+            if given is not None:
+                values[f.name] = given
+                continue
+            raw = env.get(env_name(f.name))
+            if raw:
+                parsed = _parse(f.name, raw)
+                if parsed is not None:
+                    values[f.name] = parsed
+        values.setdefault("db_path", default_db_path())
+        values["db_path"] = Path(values["db_path"]).expanduser()
+        return cls(**values)
+
+
+def env_name(field_name: str) -> str:
+    return "TRACEPANE_" + ("DB" if field_name == "db_path" else field_name.upper())
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError("out of range")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be positive")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "db_path": Path,
+    "host": str,
+    "grpc_port": _port,
+    "http_port": _port,
+    "max_request_bytes": _positive_int,
+    "queue_spans": _positive_int,
+    "batch_spans": _positive_int,
+    "write_timeout_s": _positive_float,
+}
+
+
+def _parse(name: str, raw: str) -> Any:
+    try:
+        return _PARSERS[name](raw)
+    except ValueError as exc:
+        log.warning("ignoring %s=%r (%s); using the default", env_name(name), raw, exc)
+        return None

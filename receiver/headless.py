@@ -1,0 +1,41 @@
+"""Run the receiver with no window until Ctrl-C or SIGTERM (`tracepane serve`,
+`python -m receiver`)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from receiver.config import ReceiverConfig
+from receiver.errors import ReceiverError
+from receiver.service import Receiver
+
+
+def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Serve; return the process exit code (0 after a clean stop, 1 if it could not start)."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    receiver = Receiver(config)
+    try:
+        try:
+            addresses = receiver.start()
+        except ReceiverError as exc:
+            print(f"tracepane: {exc}", file=err, flush=True)
+            return 1
+        print(f"Tracepane receiver listening (Ctrl-C to stop)\n"
+              f"  OTLP/gRPC  {addresses.grpc}\n"
+              f"  OTLP/HTTP  {addresses.http}\n"
+              f"  database   {config.db_path}", file=out, flush=True)
+        stop.wait()
+        print("stopping: writing what was received…", file=out, flush=True)
+        receiver.stop()
+        counters = receiver.counters()
+        print(f"stopped: {counters.spans_accepted} spans stored, {counters.spans_rejected} rejected, "
+              f"{counters.requests_failed} requests refused", file=out, flush=True)
+        return 0
+    finally:
+        receiver.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,70 @@
+"""Stored records back to OTLP: the inverse of `decode`, so an export reproduces exactly
+what was received (every attribute type, event, link, resource and scope)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from receiver.otlp.otlp_json import parse_otlp_dict
+from receiver.records import StoredSpan
+
+__all__ = ["encode_spans", "spans_to_otlp_json"]
+
+
+def encode_spans(spans: list[StoredSpan]) -> ExportTraceServiceRequest:
+    return parse_otlp_dict(spans_to_otlp_json(spans), ExportTraceServiceRequest)
+
+
+def spans_to_otlp_json(spans: list[StoredSpan]) -> dict[str, Any]:
+    """An `ExportTraceServiceRequest` in OTLP/JSON (hex ids), spans grouped by resource and scope."""
+    groups: dict[str, dict[str, Any]] = {}
+    scope_groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for span in spans:
+        resource = span.resource
+        resource_json = {"attributes": resource.attributes}
+        if resource.dropped_attributes_count:
+            resource_json["droppedAttributesCount"] = resource.dropped_attributes_count
+        if resource.entity_refs:
+            resource_json["entityRefs"] = resource.entity_refs
+        resource_key = json.dumps([resource_json, resource.schema_url], sort_keys=True)
+        group = groups.get(resource_key)
+        if group is None:
+            group = groups[resource_key] = {"resource": resource_json, "scopeSpans": [],
+                                            "schemaUrl": resource.schema_url}
+        scope = span.scope
+        scope_json: dict[str, Any] = {"name": scope.name, "version": scope.version,
+                                      "attributes": scope.attributes}
+        if scope.dropped_attributes_count:
+            scope_json["droppedAttributesCount"] = scope.dropped_attributes_count
+        scope_key = (resource_key, json.dumps([scope_json, scope.schema_url], sort_keys=True))
+        scope_group = scope_groups.get(scope_key)
+        if scope_group is None:
+            scope_group = scope_groups[scope_key] = {"scope": scope_json, "spans": [],
+                                                     "schemaUrl": scope.schema_url}
+            group["scopeSpans"].append(scope_group)
+        scope_group["spans"].append(_span_json(span))
+    return {"resourceSpans": list(groups.values())}
+
+
+def _span_json(span: StoredSpan) -> dict[str, Any]:
+    return {
+        "traceId": span.trace_id,
+        "spanId": span.span_id,
+        "parentSpanId": span.parent_span_id or "",
+        "traceState": span.trace_state,
+        "flags": span.flags,
+        "name": span.name,
+        "kind": span.kind,
+        "startTimeUnixNano": span.start_time_unix_nano,
+        "endTimeUnixNano": span.end_time_unix_nano,
+        "attributes": span.attributes,
+        "droppedAttributesCount": span.dropped_attributes_count,
+        "events": span.events,
+        "droppedEventsCount": span.dropped_events_count,
+        "links": [dict(link) for link in span.links],  # copies: id rewriting works in place
+        "droppedLinksCount": span.dropped_links_count,
+        "status": {"code": span.status_code, "message": span.status_message},
+    }

@@ -1,0 +1,222 @@
+"""OTLP/HTTP on the standard library's threading server: `POST /v1/traces`.
+
+Protobuf (`application/x-protobuf`) and OTLP/JSON (`application/json`) bodies; gzip or
+deflate; `Content-Length` or chunked; HTTP/1.1 keep-alive. Answers come in the request's
+content type: the export response on success, a `google.rpc.Status` on errors, as the
+OTLP specification asks. Every exception is mapped through `receiver.errors` here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from receiver.errors import (
+    GRPC_CODE_NUMBERS,
+    PortInUse,
+    ReceiverError,
+    UnsupportedMediaType,
+    grpc_status_name_for,
+    http_status_for,
+)
+from receiver.ingest import Ingestor, IngestResult, PayloadFormat
+from receiver.otlp.http_body import BrokenFraming, Oversize, decode_content, read_chunked_body, read_sized_body
+from receiver.otlp.ports import address_family, describe_bind_error, host_port
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_S = 60  # a keep-alive connection (or a stalled sender) is dropped after this
+RETRY_AFTER_S = 1  # asked of exporters when the writer's queue is full
+
+MEDIA_TYPES = {
+    "application/x-protobuf": PayloadFormat.PROTOBUF,
+    "application/protobuf": PayloadFormat.PROTOBUF,
+    "application/json": PayloadFormat.JSON,
+}
+
+# Signal path -> (ingest method name, response type, partial-success field name).
+ROUTES: dict[str, tuple[str, type, str]] = {
+    "/v1/traces": ("export_traces", ExportTraceServiceResponse, "rejected_spans"),
+}
+
+
+class OtlpHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # SO_REUSEADDR lets a restart bind while old connections sit in TIME_WAIT; on Linux it
+    # does not let two listeners share a port (SO_REUSEPORT would, and stays off).
+    allow_reuse_address = True
+    allow_reuse_port = False
+
+    def __init__(self, address: tuple[str, int], ingestor: Ingestor, max_request_bytes: int) -> None:
+        self.address_family = address_family(address[0])
+        self.ingestor = ingestor
+        self.max_request_bytes = max_request_bytes
+        super().__init__(address, OtlpRequestHandler)
+
+
+class OtlpRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; the stdlib default (1.0) closes every request
+    timeout = IDLE_TIMEOUT_S
+    server: OtlpHttpServer
+
+    def version_string(self) -> str:
+        return "Tracepane"  # not the Python version: nobody needs it, attackers like it
+
+    def do_POST(self) -> None:  # noqa: N802 (stdlib naming)
+        path = self.path.split("?", 1)[0]
+        route = ROUTES.get(path)
+        media = MEDIA_TYPES.get(self.headers.get_content_type())
+        reply_json = media is not PayloadFormat.PROTOBUF
+        if route is None:
+            self.close_connection = True  # body left unread
+            self._reply_error(HTTPStatus.NOT_FOUND, f"no OTLP endpoint at {path}; use /v1/traces",
+                              "NOT_FOUND", reply_json)
+            return
+        method_name, response_type, rejected_field = route
+        try:
+            body = self._read_wire_body(media)
+        except ReceiverError as exc:
+            self.server.ingestor.note_failed_request()
+            self._reply_error(http_status_for(exc), str(exc), grpc_status_name_for(exc), reply_json)
+            return
+        try:
+            result = getattr(self.server.ingestor, method_name)(body, media)
+        except ReceiverError as exc:  # counted by the ingestor
+            self._reply_error(http_status_for(exc), str(exc), grpc_status_name_for(exc), reply_json)
+            return
+        self._reply_ok(result, response_type, rejected_field, reply_json)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._method_not_allowed()
+
+    do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True
+        self._reply_error(HTTPStatus.METHOD_NOT_ALLOWED, "OTLP/HTTP takes POST", "UNIMPLEMENTED",
+                          True, extra_headers={"Allow": "POST"})
+
+    def _read_wire_body(self, media: PayloadFormat | None) -> bytes:
+        """The body as the ingestor wants it: read within limits, checked, decompressed."""
+        try:
+            body = self._read_body()
+        except (Oversize, BrokenFraming) as exc:
+            if isinstance(exc, BrokenFraming) or not exc.drained:
+                self.close_connection = True  # the rest of the stream cannot be trusted
+            raise
+        if media is None:
+            raise UnsupportedMediaType(
+                f"unsupported Content-Type {self.headers.get('Content-Type')!r}; "
+                "use application/x-protobuf or application/json")
+        return decode_content(body, self.headers.get("Content-Encoding", ""), self.server.max_request_bytes)
+
+    def _read_body(self) -> bytes:
+        limit = self.server.max_request_bytes
+        transfer_encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
+        if transfer_encoding:
+            if transfer_encoding.split(",")[-1].strip() != "chunked":
+                self.close_connection = True
+                raise BrokenFraming(f"unsupported Transfer-Encoding {transfer_encoding!r}")
+            return read_chunked_body(self.rfile, limit)
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            # Neither a length nor chunking: the body cannot be delimited, and treating it
+            # as empty could acknowledge a lost export.
+            raise BrokenFraming("request has neither Content-Length nor Transfer-Encoding: chunked")
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            raise BrokenFraming(f"invalid Content-Length {length_text!r}") from None
+        return read_sized_body(self.rfile, length, limit)
+
+    def _reply_ok(self, result: IngestResult, response_type: type, rejected_field: str,
+                  reply_json: bool) -> None:
+        response = response_type()
+        if result.rejected_spans:
+            setattr(response.partial_success, rejected_field, result.rejected_spans)
+            response.partial_success.error_message = result.message
+        if reply_json:
+            from google.protobuf import json_format
+
+            body = json.dumps(json_format.MessageToDict(response)).encode()
+        else:
+            body = response.SerializeToString()
+        self._send(HTTPStatus.OK, body, reply_json)
+
+    def _reply_error(self, status: HTTPStatus, message: str, grpc_code: str, reply_json: bool,
+                     extra_headers: dict[str, str] | None = None) -> None:
+        code = GRPC_CODE_NUMBERS.get(grpc_code, GRPC_CODE_NUMBERS["INTERNAL"])
+        if reply_json:
+            body = json.dumps({"code": code, "message": message}).encode()
+        else:
+            body = encode_rpc_status(code, message)
+        headers = dict(extra_headers or {})
+        if status == HTTPStatus.SERVICE_UNAVAILABLE:
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+        self._send(status, body, reply_json, headers)
+
+    def _send(self, status: HTTPStatus, body: bytes, as_json: bool,
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if as_json else "application/x-protobuf")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (stdlib signature)
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def encode_rpc_status(code: int, message: str) -> bytes:
+    """`google.rpc.Status{code, message}` in protobuf wire format (two fields: not worth a
+    dependency on googleapis-common-protos)."""
+    text = message.encode("utf-8")
+    return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def start_http_server(ingestor: Ingestor, host: str, port: int, *,
+                      max_request_bytes: int) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
+    """Start serving on a thread; return the server, the bound port and a stop function."""
+    try:
+        server = OtlpHttpServer((host, port), ingestor, max_request_bytes)
+    except OSError as exc:
+        raise PortInUse(f"cannot listen for OTLP/HTTP on {host_port(host, port)}: "
+                        f"{describe_bind_error(exc, port)}") from None
+    bound = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, name="tracepane-http", daemon=True)
+    thread.start()
+    log.info("OTLP/HTTP listening on %s", host_port(host, bound))
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+    return server, bound, stop
+
+
+__all__ = ["start_http_server", "encode_rpc_status", "OtlpHttpServer"]

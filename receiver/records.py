@@ -1,0 +1,191 @@
+"""Plain records shared by the receiver's parts. No protobuf, SQL or Qt in here.
+
+Ids are lowercase hex strings and times are integer nanoseconds since the Unix epoch, from
+decode to database to reader. Attribute lists are kept in OTLP/JSON's typed shape
+(`[{"key": k, "value": {"intValue": 3}}]`) so that every value keeps its type: see
+`receiver.attributes` for the shape and the plain view.
+
+Write side: tuples in column order, so the writer can hand them to `executemany` as they
+are. Read side: frozen dataclasses with JSON columns already parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+# --- write side -----------------------------------------------------------------------
+
+
+class ResourceRecord(NamedTuple):
+    """One distinct resource; `resource_id` is a content hash, so equal resources share a row."""
+
+    resource_id: int
+    service_name: str | None
+    attributes_json: str
+    dropped_attributes_count: int
+    entity_refs_json: str
+    schema_url: str
+
+
+class ScopeRecord(NamedTuple):
+    """One distinct instrumentation scope (with its ScopeSpans schema URL); content-hashed id."""
+
+    scope_id: int
+    name: str
+    version: str
+    attributes_json: str
+    dropped_attributes_count: int
+    schema_url: str
+
+
+class SpanRecord(NamedTuple):
+    """One span, in the column order of the `spans` table."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: int
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    status_code: int
+    status_message: str
+    trace_state: str
+    flags: int
+    attributes_json: str
+    events_json: str
+    links_json: str
+    dropped_attributes_count: int
+    dropped_events_count: int
+    dropped_links_count: int
+    service_name: str | None
+    resource_id: int
+    scope_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpanBatch:
+    """What one export request contributes to the database, after validation."""
+
+    resources: tuple[ResourceRecord, ...]
+    scopes: tuple[ScopeRecord, ...]
+    spans: tuple[SpanRecord, ...]
+    rejected_spans: int = 0
+    rejection_message: str = ""
+
+
+# --- read side ------------------------------------------------------------------------
+
+SPAN_KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
+STATUS_CODE_NAMES = ("unset", "ok", "error")
+STATUS_CODE_ERROR = 2
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    attributes: list[dict[str, Any]]
+    dropped_attributes_count: int = 0
+    entity_refs: list[dict[str, Any]] = field(default_factory=list)
+    schema_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScope:
+    name: str
+    version: str
+    attributes: list[dict[str, Any]] = field(default_factory=list)
+    dropped_attributes_count: int = 0
+    schema_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSpan:
+    """A span as stored: typed attribute lists, events and links parsed from JSON."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: int
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    status_code: int
+    status_message: str
+    trace_state: str
+    flags: int
+    attributes: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    dropped_attributes_count: int
+    dropped_events_count: int
+    dropped_links_count: int
+    service_name: str | None
+    resource: StoredResource
+    scope: StoredScope
+
+    @property
+    def duration_ns(self) -> int:
+        return max(0, self.end_time_unix_nano - self.start_time_unix_nano)
+
+    @property
+    def kind_name(self) -> str:
+        return SPAN_KIND_NAMES[self.kind] if 0 <= self.kind < len(SPAN_KIND_NAMES) else str(self.kind)
+
+    @property
+    def status_name(self) -> str:
+        code = self.status_code
+        return STATUS_CODE_NAMES[code] if 0 <= code < len(STATUS_CODE_NAMES) else str(code)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """One row of the trace list: the per-trace rollup kept by the writer."""
+
+    trace_id: str
+    root_name: str | None
+    has_root: bool
+    service_name: str | None
+    start_time_unix_nano: int
+    end_time_unix_nano: int
+    span_count: int
+    error_count: int
+    updated_unix_nano: int
+
+    @property
+    def duration_ns(self) -> int:
+        return max(0, self.end_time_unix_nano - self.start_time_unix_nano)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceDetail:
+    trace_id: str
+    spans: list[StoredSpan]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFilter:
+    """What the trace list may be narrowed to. Empty fields do not filter."""
+
+    service_name: str | None = None
+    errors_only: bool = False
+    name_contains: str | None = None
+    start_after_unix_nano: int | None = None
+    start_before_unix_nano: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    """A page of the trace list, newest first, with the cursor for the next page."""
+
+    traces: list[TraceSummary]
+    next_cursor: tuple[int, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    spans: int
+    traces: int
+    logs: int
+    metric_points: int
+    db_bytes: int

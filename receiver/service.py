@@ -1,0 +1,102 @@
+"""`Receiver`: wires the parts together and owns their lifetimes.
+
+Start order: writer (opens and migrates the database) -> ingestor -> gRPC -> HTTP.
+Stop runs in reverse: the transports stop taking requests, then the writer drains its
+queue and closes. A port that cannot be bound stops what had started and raises
+`PortInUse`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from receiver.config import ReceiverConfig
+from receiver.events import Subscriber, Subscribers
+from receiver.ingest import IngestCounters, Ingestor
+from receiver.otlp.grpc_server import start_grpc_server
+from receiver.otlp.http_server import start_http_server
+from receiver.otlp.ports import host_port
+from receiver.storage.store import TraceStore
+from receiver.storage.writer import SpanWriter
+
+log = logging.getLogger(__name__)
+
+GRPC_STOP_GRACE_S = 5.0  # in-flight exports get this long to finish on shutdown
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddresses:
+    host: str
+    grpc_port: int
+    http_port: int
+
+    @property
+    def grpc(self) -> str:
+        return host_port(self.host, self.grpc_port)
+
+    @property
+    def http(self) -> str:
+        return "http://" + host_port(self.host, self.http_port)
+
+
+class Receiver:
+    def __init__(self, config: ReceiverConfig) -> None:
+        self.config = config
+        self._subscribers = Subscribers()
+        self._stack = contextlib.ExitStack()
+        self._writer: SpanWriter | None = None
+        self._ingestor: Ingestor | None = None
+        self.addresses: ListenAddresses | None = None
+
+    def start(self) -> ListenAddresses:
+        cfg = self.config
+        with contextlib.ExitStack() as stack:
+            writer = SpanWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
+                                subscribers=self._subscribers)
+            writer.start()
+            stack.callback(writer.close)
+            ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s)
+            grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
+                                                       max_message_bytes=cfg.max_request_bytes)
+            stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())
+            _, http_port, stop_http = start_http_server(ingestor, cfg.host, cfg.http_port,
+                                                        max_request_bytes=cfg.max_request_bytes)
+            stack.callback(stop_http)
+            self._stack = stack.pop_all()
+        self._writer, self._ingestor = writer, ingestor
+        self.addresses = ListenAddresses(cfg.host, grpc_port, http_port)
+        return self.addresses
+
+    def stop(self) -> None:
+        """Stop listening, write what was accepted, close the database. Safe to call twice."""
+        self._stack.close()
+
+    def __enter__(self) -> Receiver:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(IngestEvent)` on the writer thread after each commit."""
+        return self._subscribers.subscribe(callback)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return self._writer.flush(timeout) if self._writer else True
+
+    def pending_spans(self) -> int:
+        """Spans accepted but not yet committed (the writer's queue depth)."""
+        return self._writer.pending_spans if self._writer else 0
+
+    def wait_for_pending_spans(self, spans: int, timeout: float) -> bool:
+        return self._writer.wait_for_pending(spans, timeout) if self._writer else False
+
+    def counters(self) -> IngestCounters:
+        return self._ingestor.counters() if self._ingestor else IngestCounters(0, 0, 0, 0)
+
+    def store(self) -> TraceStore:
+        return TraceStore(self.config.db_path)

@@ -1,0 +1,130 @@
+"""The database file: append-only migrations, connection settings, and how to open it.
+
+Never edit a migration that has shipped; add a new one. Spans keep every OTLP field:
+scalar fields as columns, attribute lists, events and links as typed OTLP/JSON (see
+`receiver.attributes`), resources and scopes in their own tables keyed by a content hash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("tracepane")
+
+# Settings of the one write connection, each with its reason.
+WRITE_PRAGMAS = (
+    # Readers never block the writer and the writer never blocks readers; the UI and
+    # `tracepane traces` read while spans stream in.
+    "PRAGMA journal_mode = WAL",
+    # In WAL mode a commit survives a crash of this process (SIGKILL included); only an OS
+    # crash or power cut can lose the newest commits. A per-commit fsync would buy little
+    # for a local viewer and cost every batch.
+    "PRAGMA synchronous = NORMAL",
+    # Wait out a checkpoint or another opener instead of failing with SQLITE_BUSY.
+    "PRAGMA busy_timeout = 10000",
+    # Children arrive before parents and some parents never arrive: no foreign keys.
+    "PRAGMA foreign_keys = OFF",
+    # Never EXCLUSIVE: that would lock out every reader.
+    "PRAGMA locking_mode = NORMAL",
+    # 64 MiB page cache (negative = KiB) keeps the trace rollup lookups in memory.
+    "PRAGMA cache_size = -65536",
+)
+
+# Settings of read connections (opened with mode=ro, so they cannot write anyway).
+READ_PRAGMAS = (
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA query_only = ON",
+)
+
+
+@MIGRATIONS()
+def m001_spans(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE resources (
+            resource_id INTEGER PRIMARY KEY,  -- content hash of the resource + schema URL
+            service_name TEXT,
+            attributes TEXT NOT NULL,
+            dropped_attributes_count INTEGER NOT NULL,
+            entity_refs TEXT NOT NULL,
+            schema_url TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE scopes (
+            scope_id INTEGER PRIMARY KEY,  -- content hash of the scope + ScopeSpans schema URL
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            attributes TEXT NOT NULL,
+            dropped_attributes_count INTEGER NOT NULL,
+            schema_url TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE spans (
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            parent_span_id TEXT,
+            name TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            start_time_unix_nano INTEGER NOT NULL,
+            end_time_unix_nano INTEGER NOT NULL,
+            status_code INTEGER NOT NULL,
+            status_message TEXT NOT NULL,
+            trace_state TEXT NOT NULL,
+            flags INTEGER NOT NULL,
+            attributes TEXT NOT NULL,
+            events TEXT NOT NULL,
+            links TEXT NOT NULL,
+            dropped_attributes_count INTEGER NOT NULL,
+            dropped_events_count INTEGER NOT NULL,
+            dropped_links_count INTEGER NOT NULL,
+            service_name TEXT,
+            resource_id INTEGER NOT NULL,
+            scope_id INTEGER NOT NULL,
+            PRIMARY KEY (trace_id, span_id)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE traces (
+            trace_id TEXT PRIMARY KEY,
+            root_span_id TEXT,
+            root_name TEXT,
+            has_root INTEGER NOT NULL,
+            service_name TEXT,
+            start_time_unix_nano INTEGER NOT NULL,
+            end_time_unix_nano INTEGER NOT NULL,
+            span_count INTEGER NOT NULL,
+            error_count INTEGER NOT NULL,
+            updated_unix_nano INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX traces_by_start ON traces (start_time_unix_nano DESC, trace_id DESC)")
+    db.execute("CREATE INDEX traces_by_service ON traces (service_name, start_time_unix_nano DESC)")
+
+
+def open_write_db(path: Path) -> Database:
+    """Open (creating if needed) and migrate the database for the one writer thread."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=True)
+    for pragma in WRITE_PRAGMAS:
+        conn.execute(pragma)
+    db = Database(conn, execute_plugins=False)
+    MIGRATIONS.apply(db)
+    return db
+
+
+def open_read_db(path: Path) -> Database:
+    """A read-only connection: it can neither write nor take a lock that blocks the writer."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    for pragma in READ_PRAGMAS:
+        conn.execute(pragma)
+    return Database(conn, execute_plugins=False)

@@ -1,0 +1,214 @@
+"""`TraceStore`: the read API. Read-only connections, one per thread, a time limit per query,
+plain records out (never a cursor or a raw connection).
+
+A reader cannot block the receiver: connections are opened `mode=ro` on a WAL database, so
+they take no write lock and a running writer commits while they read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from receiver.errors import DatabaseMissing, TraceNotFound
+from receiver.records import (
+    StoredResource,
+    StoredScope,
+    StoredSpan,
+    StoreStats,
+    TraceDetail,
+    TraceFilter,
+    TracePage,
+    TraceSummary,
+)
+from receiver.storage.schema import open_read_db
+
+__all__ = ["TraceStore", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
+
+DEFAULT_QUERY_TIMEOUT_S = 10.0  # a runaway filter must not freeze a caller forever
+_PROGRESS_EVERY_N_OPS = 10_000
+
+_TRACE_COLUMNS = ("trace_id, root_name, has_root, service_name, start_time_unix_nano, "
+                  "end_time_unix_nano, span_count, error_count, updated_unix_nano")
+_SPAN_QUERY = """
+SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_unix_nano,
+       s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
+       s.attributes, s.events, s.links, s.dropped_attributes_count, s.dropped_events_count,
+       s.dropped_links_count, s.service_name,
+       r.attributes, r.dropped_attributes_count, r.entity_refs, r.schema_url,
+       c.name, c.version, c.attributes, c.dropped_attributes_count, c.schema_url
+FROM spans s
+LEFT JOIN resources r ON r.resource_id = s.resource_id
+LEFT JOIN scopes c ON c.scope_id = s.scope_id
+WHERE s.trace_id = ?
+ORDER BY s.start_time_unix_nano, s.span_id
+"""
+
+
+class QueryTimeout(sqlite3.OperationalError):
+    """A read ran past its time limit and was interrupted."""
+
+
+class TraceStore:
+    def __init__(self, db_path: Path, *, query_timeout_s: float = DEFAULT_QUERY_TIMEOUT_S) -> None:
+        self.db_path = Path(db_path)
+        self._timeout_s = query_timeout_s
+        self._local = threading.local()
+        self._all_dbs: list[Any] = []
+        self._lock = threading.Lock()
+
+    # --- queries ------------------------------------------------------------------------
+
+    def list_traces(self, filters: TraceFilter | None = None, *, limit: int = 100,
+                    after: tuple[int, str] | None = None) -> TracePage:
+        """Traces newest first. `after` is the previous page's `next_cursor`."""
+        filters = filters or TraceFilter()
+        where, params = _trace_where(filters)
+        if after is not None:
+            where.append("(start_time_unix_nano, trace_id) < (?, ?)")
+            params.extend(after)
+        sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT ?"
+        params.append(limit + 1)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        traces = [_trace_summary(row) for row in rows[:limit]]
+        cursor = None
+        if len(rows) > limit and traces:
+            cursor = (traces[-1].start_time_unix_nano, traces[-1].trace_id)
+        return TracePage(traces, cursor)
+
+    def get_trace_summary(self, trace_id: str) -> TraceSummary:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_TRACE_COLUMNS} FROM traces WHERE trace_id = ?",
+                               [trace_id.lower()]).fetchone()
+        if row is None:
+            raise TraceNotFound(f"no trace {trace_id}")
+        return _trace_summary(row)
+
+    def find_trace_ids(self, prefix: str, *, limit: int = 10) -> list[str]:
+        """Trace ids starting with a hex prefix (for short ids typed by people)."""
+        prefix = prefix.lower()
+        upper = prefix + "g"  # every hex id with this prefix sorts below prefix + "g"
+        with self._read() as conn:
+            rows = conn.execute("SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? "
+                                "ORDER BY trace_id LIMIT ?", [prefix, upper, limit]).fetchall()
+        return [trace_id for (trace_id,) in rows]
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        """All spans of one trace in start order; `TraceNotFound` if it has none."""
+        trace_id = trace_id.lower()
+        with self._read() as conn:
+            rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
+        if not rows:
+            raise TraceNotFound(f"no trace {trace_id}")
+        return TraceDetail(trace_id, [_stored_span(row) for row in rows])
+
+    def stats(self) -> StoreStats:
+        with self._read() as conn:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+            def count(table: str) -> int:
+                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
+
+            counts = (count("spans"), count("traces"), count("logs"), count("metric_points"))
+        return StoreStats(*counts, db_bytes=self.db_bytes())
+
+    def db_bytes(self) -> int:
+        """Bytes on disk: the database file and its write-ahead log."""
+        return sum(os.path.getsize(p) for p in (self.db_path, Path(f"{self.db_path}-wal")) if p.exists())
+
+    # --- connections --------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction (one snapshot) with a deadline, on this thread's connection."""
+        conn = self._connection()
+        deadline = time.monotonic() + self._timeout_s
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_EVERY_N_OPS)
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(f"query took longer than {self._timeout_s:g} s") from exc
+            raise
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.set_progress_handler(None, 0)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if not self.db_path.exists():
+                raise DatabaseMissing(f"no database at {self.db_path}")
+            db = open_read_db(self.db_path)
+            self._local.db = db
+            with self._lock:
+                self._all_dbs.append(db)
+        return db.conn
+
+    def close(self) -> None:
+        """Close this store's connections (call from the thread that owns them)."""
+        with self._lock:
+            dbs, self._all_dbs = self._all_dbs, []
+        for db in dbs:
+            try:
+                db.close()
+            except sqlite3.ProgrammingError:  # opened on another thread that is gone
+                pass
+        self._local = threading.local()
+
+
+def _trace_where(filters: TraceFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if filters.service_name:
+        where.append("service_name = ?")
+        params.append(filters.service_name)
+    if filters.errors_only:
+        where.append("error_count > 0")
+    if filters.name_contains:
+        where.append("instr(lower(root_name), lower(?)) > 0")
+        params.append(filters.name_contains)
+    if filters.start_after_unix_nano is not None:
+        where.append("start_time_unix_nano >= ?")
+        params.append(filters.start_after_unix_nano)
+    if filters.start_before_unix_nano is not None:
+        where.append("start_time_unix_nano < ?")
+        params.append(filters.start_before_unix_nano)
+    return where, params
+
+
+def _trace_summary(row: tuple) -> TraceSummary:
+    (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated) = row
+    return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans,
+                        int(errors), updated)
+
+
+def _stored_span(row: tuple) -> StoredSpan:
+    (trace_id, span_id, parent, name, kind, start, end, status_code, status_message, trace_state,
+     flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service,
+     r_attrs, r_dropped, r_refs, r_schema, s_name, s_version, s_attrs, s_dropped, s_schema) = row
+    return StoredSpan(
+        trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
+        start_time_unix_nano=start, end_time_unix_nano=end, status_code=status_code,
+        status_message=status_message, trace_state=trace_state, flags=flags,
+        attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
+        dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
+        dropped_links_count=dropped_links, service_name=service,
+        resource=StoredResource(json.loads(r_attrs or "[]"), r_dropped or 0,
+                                json.loads(r_refs or "[]"), r_schema or ""),
+        scope=StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "[]"), s_dropped or 0,
+                          s_schema or ""),
+    )
