@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import threading
@@ -10,7 +11,21 @@ from typing import TextIO
 
 from receiver.config import ReceiverConfig
 from receiver.errors import ReceiverError
-from receiver.service import Receiver
+from receiver.service import ListenAddresses, Receiver
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _reachable(addresses: ListenAddresses) -> ListenAddresses:
+    """An address an app on this machine can use (0.0.0.0 / :: are not destinations)."""
+    if addresses.host in ("0.0.0.0", "::", ""):
+        return ListenAddresses("127.0.0.1", addresses.grpc_port, addresses.http_port)
+    return addresses
 
 
 def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -24,10 +39,15 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
         except ReceiverError as exc:
             print(f"tracepane: {exc}", file=err, flush=True)
             return 1
+        if not is_loopback(config.host):
+            print(f"tracepane: warning: listening on {config.host}, not loopback: other machines can "
+                  "send telemetry here (there is no authentication)", file=err, flush=True)
         print(f"Tracepane receiver listening (Ctrl-C to stop)\n"
               f"  OTLP/gRPC  {addresses.grpc}\n"
               f"  OTLP/HTTP  {addresses.http}\n"
-              f"  database   {config.db_path}", file=out, flush=True)
+              f"  database   {config.db_path}\n"
+              f"point your app here:  export OTEL_EXPORTER_OTLP_ENDPOINT={_reachable(addresses).http}",
+              file=out, flush=True)
         stop.wait()
         print("stopping: writing what was received…", file=out, flush=True)
         receiver.stop()
