@@ -46,14 +46,14 @@ def span_json(span: StoredSpan) -> dict[str, Any]:
         "attributes": plain_attributes(span.attributes),
         "events": [
             {"name": event.get("name", ""), "time_unix_nano": event.get("timeUnixNano", 0),
-             "attributes": plain_attributes(event.get("attributes", [])),
+             "attributes": plain_attributes(event.get("attributes", {})),
              "dropped_attributes_count": event.get("droppedAttributesCount", 0)}
             for event in span.events
         ],
         "links": [
             {"trace_id": link.get("traceId", ""), "span_id": link.get("spanId", ""),
              "trace_state": link.get("traceState", ""), "flags": link.get("flags", 0),
-             "attributes": plain_attributes(link.get("attributes", [])),
+             "attributes": plain_attributes(link.get("attributes", {})),
              "dropped_attributes_count": link.get("droppedAttributesCount", 0)}
             for link in span.links
         ],

@@ -1,22 +1,36 @@
-"""The typed attribute shape the receiver stores, and its plain view.
+"""How attribute lists are stored, and the two views readers take of them.
 
-Stored shape = OTLP/JSON (protobuf's JSON mapping of `KeyValue`/`AnyValue`), so a stored list
-parses straight back into protobuf for export, and every value keeps its type:
-`{"stringValue": s}`, `{"boolValue": b}`, `{"intValue": n}` (a JSON integer: exact for
-int64), `{"doubleValue": x}` (non-finite values as "NaN"/"Infinity"/"-Infinity"),
-`{"bytesValue": base64}`, `{"arrayValue": {"values": [...]}}`,
-`{"kvlistValue": {"values": [{"key": k, "value": {...}}]}}`, and `{}` for an empty value.
+An OTLP attribute list is stored as JSON in one of two shapes:
 
-The plain view (`plain_attributes`) is what people and `show --json` read: values as JSON
-natives, bytes as base64 text, arrays as lists, kvlists as objects, empty as null.
+* **plain** — a JSON object `{"key": value}` — whenever that loses nothing: every key is
+  unique and every value is a string, bool, int, finite double, or an array / key-value
+  list of such values. JSON keeps each of these types apart (a double is written with a
+  decimal point or exponent, so `3.0` stays a double), and SQLite's JSON functions read it
+  directly (`json_extract(attributes, '$."gen_ai.request.model"')`). This is nearly always
+  the shape, and it is the cheap one to write.
+* **typed** — a JSON list in OTLP/JSON's `KeyValue` shape — when plain would lose
+  something: bytes, empty values, a missing value, non-finite doubles, or a repeated key.
+  Values are `{"stringValue": s}`, `{"boolValue": b}`, `{"intValue": n}` (a JSON integer),
+  `{"doubleValue": x}` ("NaN"/"Infinity"/"-Infinity" as text), `{"bytesValue": base64}`,
+  `{"arrayValue": {"values": [...]}}`, `{"kvlistValue": {"values": [...]}}`, `{}` for
+  empty, and a `KeyValue` without `"value"` when none was set.
+
+`plain_attributes` gives people's view of either shape (bytes as base64 text, empty as
+null); `typed_attributes` gives the exact OTLP/JSON list of either shape, for export.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+StoredAttributes = dict[str, Any] | list[dict[str, Any]]
+
+
+def plain_attributes(stored: StoredAttributes) -> dict[str, Any]:
+    """Either stored shape -> {key: plain value}; of a repeated key the last value wins."""
+    if isinstance(stored, dict):
+        return stored
+    return {kv["key"]: plain_value(kv.get("value")) for kv in stored}
 
 
 def plain_value(typed: dict[str, Any] | None) -> Any:
@@ -27,11 +41,27 @@ def plain_value(typed: dict[str, Any] | None) -> Any:
         return [plain_value(v) for v in value.get("values", [])]
     if kind == "kvlistValue":
         return plain_attributes(value.get("values", []))
-    if kind == "doubleValue" and isinstance(value, str):
-        return value  # "NaN"/"Infinity" stay text: JSON has no literal for them
-    return value
+    return value  # strings, bools, ints, doubles ("NaN" stays text: JSON has no literal for it), base64
 
 
-def plain_attributes(typed_list: list[dict[str, Any]]) -> dict[str, Any]:
-    """Typed KeyValue list -> {key: plain value}; a repeated key keeps its last value."""
-    return {kv["key"]: plain_value(kv.get("value")) for kv in typed_list}
+def typed_attributes(stored: StoredAttributes) -> list[dict[str, Any]]:
+    """Either stored shape -> the OTLP/JSON KeyValue list (exact: plain is only used when lossless)."""
+    if isinstance(stored, list):
+        return stored
+    return [{"key": key, "value": typed_value(value)} for key, value in stored.items()]
+
+
+def typed_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, bool):  # before int: a bool is an int in Python
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [typed_value(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": typed_attributes(value)}}
+    raise TypeError(f"not a plain attribute value: {value!r}")

@@ -1,9 +1,9 @@
 """Plain records shared by the receiver's parts. No protobuf, SQL or Qt in here.
 
 Ids are lowercase hex strings and times are integer nanoseconds since the Unix epoch, from
-decode to database to reader. Attribute lists are kept in OTLP/JSON's typed shape
-(`[{"key": k, "value": {"intValue": 3}}]`) so that every value keeps its type: see
-`receiver.attributes` for the shape and the plain view.
+decode to database to reader. Attribute lists are stored as JSON in one of two lossless
+shapes (a plain object, or OTLP/JSON's typed list): `receiver.attributes` describes them
+and gives the plain and typed views of either.
 
 Write side: tuples in column order, so the writer can hand them to `executemany` as they
 are. Read side: frozen dataclasses with JSON columns already parsed.
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+from receiver.attributes import StoredAttributes
 
 # --- write side -----------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ STATUS_CODE_ERROR = 2
 
 @dataclass(frozen=True, slots=True)
 class StoredResource:
-    attributes: list[dict[str, Any]]
+    attributes: StoredAttributes
     dropped_attributes_count: int = 0
     entity_refs: list[dict[str, Any]] = field(default_factory=list)
     schema_url: str = ""
@@ -94,14 +96,15 @@ class StoredResource:
 class StoredScope:
     name: str
     version: str
-    attributes: list[dict[str, Any]] = field(default_factory=list)
+    attributes: StoredAttributes = field(default_factory=dict)
     dropped_attributes_count: int = 0
     schema_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredSpan:
-    """A span as stored: typed attribute lists, events and links parsed from JSON."""
+    """A span as stored, JSON columns parsed. Attributes (here, in events and links, on the
+    resource and scope) are in a stored shape: read them with `receiver.attributes`."""
 
     trace_id: str
     span_id: str
@@ -114,7 +117,7 @@ class StoredSpan:
     status_message: str
     trace_state: str
     flags: int
-    attributes: list[dict[str, Any]]
+    attributes: StoredAttributes
     events: list[dict[str, Any]]
     links: list[dict[str, Any]]
     dropped_attributes_count: int

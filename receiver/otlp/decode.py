@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from receiver.records import ResourceRecord, ScopeRecord, SpanBatch, SpanRecord
 
-__all__ = ["decode_export_trace_request", "typed_value", "typed_attributes"]
+__all__ = ["decode_export_trace_request", "encode_attributes", "typed_value", "typed_attributes"]
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
@@ -95,7 +95,7 @@ def _decode_resource(resource_spans: ResourceSpans) -> ResourceRecord:
     return ResourceRecord(
         resource_id=_content_id(resource.SerializeToString(deterministic=True), schema_url.encode()),
         service_name=service_name,
-        attributes_json=_JSON.encode(typed_attributes(resource.attributes)),
+        attributes_json=encode_attributes(resource.attributes),
         dropped_attributes_count=resource.dropped_attributes_count,
         entity_refs_json=_JSON.encode(entity_refs),
         schema_url=schema_url,
@@ -109,7 +109,7 @@ def _decode_scope(scope_spans: ScopeSpans) -> ScopeRecord:
         scope_id=_content_id(scope.SerializeToString(deterministic=True), schema_url.encode()),
         name=scope.name,
         version=scope.version,
-        attributes_json=_JSON.encode(typed_attributes(scope.attributes)),
+        attributes_json=encode_attributes(scope.attributes),
         dropped_attributes_count=scope.dropped_attributes_count,
         schema_url=schema_url,
     )
@@ -117,33 +117,34 @@ def _decode_scope(scope_spans: ScopeSpans) -> ScopeRecord:
 
 def _decode_span(span: Span, resource: ResourceRecord, scope_id: int) -> SpanRecord:
     parent = span.parent_span_id
-    return SpanRecord(
-        trace_id=span.trace_id.hex(),
-        span_id=span.span_id.hex(),
-        parent_span_id=parent.hex() if parent and any(parent) else None,
-        name=span.name,
-        kind=span.kind,
-        start_time_unix_nano=span.start_time_unix_nano,
-        end_time_unix_nano=span.end_time_unix_nano,
-        status_code=span.status.code,
-        status_message=span.status.message,
-        trace_state=span.trace_state,
-        flags=span.flags,
-        attributes_json=_JSON.encode(typed_attributes(span.attributes)),
-        events_json=_JSON.encode([_decode_event(e) for e in span.events]),
-        links_json=_JSON.encode([_decode_link(link) for link in span.links]),
-        dropped_attributes_count=span.dropped_attributes_count,
-        dropped_events_count=span.dropped_events_count,
-        dropped_links_count=span.dropped_links_count,
-        service_name=resource.service_name,
-        resource_id=resource.resource_id,
-        scope_id=scope_id,
+    events, links = span.events, span.links
+    return SpanRecord(  # positional, in column order: this runs for every span received
+        span.trace_id.hex(),
+        span.span_id.hex(),
+        parent.hex() if parent and any(parent) else None,
+        span.name,
+        span.kind,
+        span.start_time_unix_nano,
+        span.end_time_unix_nano,
+        span.status.code,
+        span.status.message,
+        span.trace_state,
+        span.flags,
+        encode_attributes(span.attributes),
+        _JSON.encode([_decode_event(e) for e in events]) if events else "[]",
+        _JSON.encode([_decode_link(link) for link in links]) if links else "[]",
+        span.dropped_attributes_count,
+        span.dropped_events_count,
+        span.dropped_links_count,
+        resource.service_name,
+        resource.resource_id,
+        scope_id,
     )
 
 
 def _decode_event(event: Span.Event) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": event.time_unix_nano, "name": event.name,
-                           "attributes": typed_attributes(event.attributes)}
+                           "attributes": _stored_attributes(event.attributes)}
     if event.dropped_attributes_count:
         out["droppedAttributesCount"] = event.dropped_attributes_count
     return out
@@ -151,7 +152,7 @@ def _decode_event(event: Span.Event) -> dict[str, Any]:
 
 def _decode_link(link: Span.Link) -> dict[str, Any]:
     out: dict[str, Any] = {"traceId": link.trace_id.hex(), "spanId": link.span_id.hex(),
-                           "attributes": typed_attributes(link.attributes)}
+                           "attributes": _stored_attributes(link.attributes)}
     if link.trace_state:
         out["traceState"] = link.trace_state
     if link.dropped_attributes_count:
@@ -159,6 +160,62 @@ def _decode_link(link: Span.Link) -> dict[str, Any]:
     if link.flags:
         out["flags"] = link.flags
     return out
+
+
+def _stored_attributes(key_values: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    """Attributes nested in an event or link: the same two shapes, as JSON values."""
+    plain = _plain_attributes(key_values)
+    return typed_attributes(key_values) if plain is None else plain
+
+
+def encode_attributes(key_values: Any) -> str:
+    """An attribute list as stored JSON: plain when lossless, else typed (`receiver.attributes`)."""
+    if not key_values:
+        return "{}"
+    plain = _plain_attributes(key_values)
+    return _JSON.encode(typed_attributes(key_values) if plain is None else plain)
+
+
+def _plain_attributes(key_values: Any) -> dict[str, Any] | None:
+    """{key: value} for the common case, or None when the plain shape would lose something."""
+    plain: dict[str, Any] = {}
+    for kv in key_values:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            plain[kv.key] = value.string_value
+        elif kind == "int_value":
+            plain[kv.key] = value.int_value
+        elif kind == "bool_value":
+            plain[kv.key] = value.bool_value
+        elif kind == "double_value" and math.isfinite(value.double_value):
+            plain[kv.key] = value.double_value
+        elif kind in ("array_value", "kvlist_value"):
+            nested = _plain_value(value)
+            if nested is _LOSSY:
+                return None
+            plain[kv.key] = nested
+        else:  # bytes, empty, missing, non-finite
+            return None
+    return plain if len(plain) == len(key_values) else None  # a repeated key needs the list
+
+
+_LOSSY = object()
+
+
+def _plain_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind in ("string_value", "int_value", "bool_value"):
+        return getattr(value, kind)
+    if kind == "double_value":
+        return value.double_value if math.isfinite(value.double_value) else _LOSSY
+    if kind == "array_value":
+        items = [_plain_value(v) for v in value.array_value.values]
+        return _LOSSY if any(item is _LOSSY for item in items) else items
+    if kind == "kvlist_value":
+        nested = _plain_attributes(value.kvlist_value.values)
+        return _LOSSY if nested is None else nested
+    return _LOSSY
 
 
 def typed_attributes(key_values: Any) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from receiver.attributes import typed_attributes
 from receiver.otlp.otlp_json import parse_otlp_dict
 from receiver.records import StoredSpan
 
@@ -24,7 +25,7 @@ def spans_to_otlp_json(spans: list[StoredSpan]) -> dict[str, Any]:
     scope_groups: dict[tuple[str, str], dict[str, Any]] = {}
     for span in spans:
         resource = span.resource
-        resource_json = {"attributes": resource.attributes}
+        resource_json: dict[str, Any] = {"attributes": typed_attributes(resource.attributes)}
         if resource.dropped_attributes_count:
             resource_json["droppedAttributesCount"] = resource.dropped_attributes_count
         if resource.entity_refs:
@@ -36,7 +37,7 @@ def spans_to_otlp_json(spans: list[StoredSpan]) -> dict[str, Any]:
                                             "schemaUrl": resource.schema_url}
         scope = span.scope
         scope_json: dict[str, Any] = {"name": scope.name, "version": scope.version,
-                                      "attributes": scope.attributes}
+                                      "attributes": typed_attributes(scope.attributes)}
         if scope.dropped_attributes_count:
             scope_json["droppedAttributesCount"] = scope.dropped_attributes_count
         scope_key = (resource_key, json.dumps([scope_json, scope.schema_url], sort_keys=True))
@@ -60,11 +61,12 @@ def _span_json(span: StoredSpan) -> dict[str, Any]:
         "kind": span.kind,
         "startTimeUnixNano": span.start_time_unix_nano,
         "endTimeUnixNano": span.end_time_unix_nano,
-        "attributes": span.attributes,
+        "attributes": typed_attributes(span.attributes),
         "droppedAttributesCount": span.dropped_attributes_count,
-        "events": span.events,
+        "events": [{**event, "attributes": typed_attributes(event.get("attributes", {}))} for event in span.events],
         "droppedEventsCount": span.dropped_events_count,
-        "links": [dict(link) for link in span.links],  # copies: id rewriting works in place
+        # copies: parsing rewrites ids in place
+        "links": [{**link, "attributes": typed_attributes(link.get("attributes", {}))} for link in span.links],
         "droppedLinksCount": span.dropped_links_count,
         "status": {"code": span.status_code, "message": span.status_message},
     }

@@ -207,8 +207,8 @@ def _stored_span(row: tuple) -> StoredSpan:
         attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
         dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
         dropped_links_count=dropped_links, service_name=service,
-        resource=StoredResource(json.loads(r_attrs or "[]"), r_dropped or 0,
+        resource=StoredResource(json.loads(r_attrs or "{}"), r_dropped or 0,
                                 json.loads(r_refs or "[]"), r_schema or ""),
-        scope=StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "[]"), s_dropped or 0,
+        scope=StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "{}"), s_dropped or 0,
                           s_schema or ""),
     )

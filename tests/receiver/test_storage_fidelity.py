@@ -75,6 +75,26 @@ def _every_kind_of_value() -> list[KeyValue]:
     ]
 
 
+def _plain_values() -> list[KeyValue]:
+    """Values that fit the plain stored shape; their types must survive it exactly."""
+    nested = AnyValue()
+    nested.kvlist_value.values.add(key="n", value=AnyValue(int_value=1))
+    nested.kvlist_value.values.add(key="list").value.array_value.values.extend(
+        [AnyValue(double_value=1.0), AnyValue(int_value=1), AnyValue(string_value="1"), AnyValue(bool_value=True)])
+    return [
+        KeyValue(key="gen_ai.request.model", value=AnyValue(string_value="gpt-4o-mini")),
+        KeyValue(key="integral double", value=AnyValue(double_value=3.0)),
+        KeyValue(key="negative zero", value=AnyValue(double_value=-0.0)),
+        KeyValue(key="huge", value=AnyValue(double_value=1e300)),
+        KeyValue(key="tiny", value=AnyValue(double_value=5e-324)),
+        KeyValue(key="int", value=AnyValue(int_value=2**63 - 1)),
+        KeyValue(key="bool", value=AnyValue(bool_value=False)),
+        KeyValue(key="nested", value=nested),
+        KeyValue(key="empty array", value=AnyValue(array_value={})),
+        KeyValue(key="empty kvlist", value=AnyValue(kvlist_value={})),
+    ]
+
+
 def _full_request() -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     for r in range(2):
@@ -98,7 +118,7 @@ def _full_request() -> ExportTraceServiceRequest:
                     end_time_unix_nano=1_790_000_001_000_000_001, dropped_attributes_count=4,
                     dropped_events_count=5, dropped_links_count=6,
                     status=Status(code=Status.STATUS_CODE_ERROR, message="déjà vu"))
-                span.attributes.extend(_every_kind_of_value())
+                span.attributes.extend(_plain_values() if n == 1 else _every_kind_of_value())
                 event = span.events.add(time_unix_nano=1_790_000_000_500_000_000, name="exception",
                                         dropped_attributes_count=2)
                 event.attributes.extend(_every_kind_of_value()[:6])
@@ -137,7 +157,13 @@ def test_stored_spans_encode_back_to_exactly_what_was_received(receiver, store):
 
 def test_typed_values_are_kept_with_their_types(receiver, store):
     post(receiver.addresses.http_port, _full_request().SerializeToString())
-    span = store.get_trace((b"\x01" * 16).hex()).spans[0]
+    spans = {s.name: s for s in store.get_trace((b"\x01" * 16).hex()).spans}
+    plain = spans["span 001"].attributes  # all plain values: stored as a JSON object
+    assert plain["integral double"] == 3.0 and isinstance(plain["integral double"], float)
+    assert plain["int"] == 2**63 - 1 and plain["bool"] is False
+    assert plain["nested"] == {"n": 1, "list": [1.0, 1, "1", True]}
+    assert [type(v) for v in plain["nested"]["list"]] == [float, int, str, bool]
+    span = spans["span 000"]  # bytes, empty and repeated keys: stored as the typed list
     typed = {kv["key"]: kv.get("value", "absent") for kv in span.attributes}
     assert typed["i"] == {"intValue": -(2**63)}
     integral = typed["integral double"]["doubleValue"]
