@@ -15,6 +15,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from receiver.errors import (
@@ -144,8 +145,6 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
             setattr(response.partial_success, rejected_field, result.rejected_spans)
             response.partial_success.error_message = result.message
         if reply_json:
-            from google.protobuf import json_format
-
             body = json.dumps(json_format.MessageToDict(response)).encode()
         else:
             body = response.SerializeToString()
