@@ -22,7 +22,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from receiver.records import ResourceRecord, ScopeRecord, SpanBatch, SpanRecord
 
-__all__ = ["decode_export_trace_request", "encode_attributes", "typed_value", "typed_attributes"]
+__all__ = ["decode_export_trace_request", "encode_attributes"]
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
@@ -165,7 +165,7 @@ def _decode_link(link: Span.Link) -> dict[str, Any]:
 def _stored_attributes(key_values: Any) -> dict[str, Any] | list[dict[str, Any]]:
     """Attributes nested in an event or link: the same two shapes, as JSON values."""
     plain = _plain_attributes(key_values)
-    return typed_attributes(key_values) if plain is None else plain
+    return _typed_key_values(key_values) if plain is None else plain
 
 
 def encode_attributes(key_values: Any) -> str:
@@ -173,7 +173,7 @@ def encode_attributes(key_values: Any) -> str:
     if not key_values:
         return "{}"
     plain = _plain_attributes(key_values)
-    return _JSON.encode(typed_attributes(key_values) if plain is None else plain)
+    return _JSON.encode(_typed_key_values(key_values) if plain is None else plain)
 
 
 def _plain_attributes(key_values: Any) -> dict[str, Any] | None:
@@ -218,17 +218,17 @@ def _plain_value(value: AnyValue) -> Any:
     return _LOSSY
 
 
-def typed_attributes(key_values: Any) -> list[dict[str, Any]]:
+def _typed_key_values(key_values: Any) -> list[dict[str, Any]]:
     return [_decode_key_value(kv) for kv in key_values]
 
 
 def _decode_key_value(kv: KeyValue) -> dict[str, Any]:
     if not kv.HasField("value"):
         return {"key": kv.key}
-    return {"key": kv.key, "value": typed_value(kv.value)}
+    return {"key": kv.key, "value": _typed_any_value(kv.value)}
 
 
-def typed_value(value: AnyValue) -> dict[str, Any]:
+def _typed_any_value(value: AnyValue) -> dict[str, Any]:
     kind = value.WhichOneof("value")
     if kind == "string_value":
         return {"stringValue": value.string_value}
@@ -240,9 +240,9 @@ def typed_value(value: AnyValue) -> dict[str, Any]:
         number = value.double_value
         return {"doubleValue": number if math.isfinite(number) else _non_finite(number)}
     if kind == "array_value":
-        return {"arrayValue": {"values": [typed_value(v) for v in value.array_value.values]}}
+        return {"arrayValue": {"values": [_typed_any_value(v) for v in value.array_value.values]}}
     if kind == "kvlist_value":
-        return {"kvlistValue": {"values": typed_attributes(value.kvlist_value.values)}}
+        return {"kvlistValue": {"values": _typed_key_values(value.kvlist_value.values)}}
     if kind == "bytes_value":
         return {"bytesValue": base64.b64encode(value.bytes_value).decode("ascii")}
     if kind is None:
