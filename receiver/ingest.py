@@ -15,7 +15,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from receiver.errors import BadPayload, ReceiverError
-from receiver.otlp.decode import decode_export_trace_request
+from receiver.otlp.decode_traces import decode_export_trace_request
 from receiver.otlp.otlp_json import parse_otlp_json
 from receiver.storage.writer import SpanWriter
 
@@ -53,13 +53,13 @@ class Ingestor:
         try:
             request = _parse(body, payload_format, ExportTraceServiceRequest)
             batch = decode_export_trace_request(request)
-            if batch.spans:
+            if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
         except ReceiverError:
             self._count(failed=1)
             raise
-        self._count(accepted=len(batch.spans), rejected=batch.rejected_spans)
-        return IngestResult(len(batch.spans), batch.rejected_spans, batch.rejection_message)
+        self._count(accepted=batch.size, rejected=batch.rejected)
+        return IngestResult(batch.size, batch.rejected, batch.rejection_message)
 
     def note_failed_request(self) -> None:
         """Transports call this for requests refused on the wire (media type, size)."""

@@ -41,40 +41,32 @@ class ScopeRecord(NamedTuple):
     schema_url: str
 
 
-class SpanRecord(NamedTuple):
-    """One span, in the column order of the `spans` table."""
-
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    kind: int
-    start_time_unix_nano: int
-    end_time_unix_nano: int
-    status_code: int
-    status_message: str
-    trace_state: str
-    flags: int
-    attributes_json: str
-    events_json: str
-    links_json: str
-    dropped_attributes_count: int
-    dropped_events_count: int
-    dropped_links_count: int
-    service_name: str | None
-    resource_id: int
-    scope_id: int
+# Column order of the `spans` table; the decoder makes each span a tuple in this order.
+SPAN_COLUMNS = (
+    "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
+    "end_time_unix_nano", "status_code", "status_message", "trace_state", "flags", "attributes",
+    "events", "links", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
+    "service_name", "resource_id", "scope_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
-class SpanBatch:
-    """What one export request contributes to the database, after validation."""
+class WriteBatch:
+    """What one export request contributes to the database, after validation.
 
-    resources: tuple[ResourceRecord, ...]
-    scopes: tuple[ScopeRecord, ...]
-    spans: tuple[SpanRecord, ...]
-    rejected_spans: int = 0
+    Rows are tuples in their table's column order (see `SPAN_COLUMNS`)."""
+
+    resources: tuple[ResourceRecord, ...] = ()
+    scopes: tuple[ScopeRecord, ...] = ()
+    span_rows: tuple[tuple, ...] = ()
+    trace_ids: frozenset[str] = frozenset()  # traces the rows belong to
+    rejected: int = 0
     rejection_message: str = ""
+
+    @property
+    def size(self) -> int:
+        """Items to write (what the writer's queue limit counts)."""
+        return len(self.span_rows)
 
 
 # --- read side ------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""Shared pieces of decoding every OTLP signal: attribute lists into their stored JSON
+shapes (`receiver.attributes`), resources and scopes into content-addressed records, and
+the bookkeeping of rejected items for `partial_success`. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+from receiver.records import ResourceRecord, ScopeRecord
+
+MAX_TIME_UNIX_NANO = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are unsigned
+MAX_REASONS_IN_MESSAGE = 3  # a partial-success message names a few reasons, not thousands
+
+JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class Rejections:
+    """Counts items refused one by one, and keeps the first few reasons for the message."""
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+        self.count = 0
+        self.reasons: list[str] = []
+
+    def add(self, reason: str) -> None:
+        self.count += 1
+        if len(self.reasons) < MAX_REASONS_IN_MESSAGE:
+            self.reasons.append(reason)
+
+    def message(self, accepted: int) -> str:
+        if not self.count:
+            return ""
+        return f"rejected {self.count} of {self.count + accepted} {self.noun}: " + "; ".join(self.reasons)
+
+
+def content_id(*parts: bytes) -> int:
+    """A stable signed 64-bit id from content, so equal resources and scopes share a row."""
+    digest = hashlib.blake2b(b"\x00".join(parts), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def decode_resource(resource: Resource, schema_url: str) -> ResourceRecord:
+    service_name = None
+    for kv in resource.attributes:
+        if kv.key == "service.name" and kv.value.WhichOneof("value") == "string_value":
+            service_name = kv.value.string_value
+    entity_refs = [
+        {"schemaUrl": ref.schema_url, "type": ref.type, "idKeys": list(ref.id_keys),
+         "descriptionKeys": list(ref.description_keys)}
+        for ref in resource.entity_refs
+    ]
+    return ResourceRecord(
+        resource_id=content_id(resource.SerializeToString(deterministic=True), schema_url.encode()),
+        service_name=service_name,
+        attributes_json=encode_attributes(resource.attributes),
+        dropped_attributes_count=resource.dropped_attributes_count,
+        entity_refs_json=JSON.encode(entity_refs),
+        schema_url=schema_url,
+    )
+
+
+def decode_scope(scope: InstrumentationScope, schema_url: str) -> ScopeRecord:
+    """`schema_url` is that of the ScopeSpans / ScopeLogs / ScopeMetrics holding the scope."""
+    return ScopeRecord(
+        scope_id=content_id(scope.SerializeToString(deterministic=True), schema_url.encode()),
+        name=scope.name,
+        version=scope.version,
+        attributes_json=encode_attributes(scope.attributes),
+        dropped_attributes_count=scope.dropped_attributes_count,
+        schema_url=schema_url,
+    )
+
+
+def encode_attributes(key_values: Any) -> str:
+    """An attribute list as stored JSON text."""
+    return JSON.encode(stored_attributes(key_values)) if key_values else "{}"
+
+
+def stored_attributes(key_values: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    """An attribute list as a JSON value: plain when lossless, else typed (`receiver.attributes`)."""
+    plain = _plain_attributes(key_values)
+    return typed_key_values(key_values) if plain is None else plain
+
+
+def _plain_attributes(key_values: Any) -> dict[str, Any] | None:
+    """{key: value} for the common case, or None when the plain shape would lose something."""
+    plain: dict[str, Any] = {}
+    for kv in key_values:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind == "string_value":
+            plain[kv.key] = value.string_value
+        elif kind == "int_value":
+            plain[kv.key] = value.int_value
+        elif kind == "bool_value":
+            plain[kv.key] = value.bool_value
+        elif kind == "double_value" and math.isfinite(value.double_value):
+            plain[kv.key] = value.double_value
+        elif kind in ("array_value", "kvlist_value"):
+            nested = _plain_value(value)
+            if nested is _LOSSY:
+                return None
+            plain[kv.key] = nested
+        else:  # bytes, empty, missing, non-finite
+            return None
+    return plain if len(plain) == len(key_values) else None  # a repeated key needs the list
+
+
+_LOSSY = object()
+
+
+def _plain_value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind in ("string_value", "int_value", "bool_value"):
+        return getattr(value, kind)
+    if kind == "double_value":
+        return value.double_value if math.isfinite(value.double_value) else _LOSSY
+    if kind == "array_value":
+        items = [_plain_value(v) for v in value.array_value.values]
+        return _LOSSY if any(item is _LOSSY for item in items) else items
+    if kind == "kvlist_value":
+        nested = _plain_attributes(value.kvlist_value.values)
+        return _LOSSY if nested is None else nested
+    return _LOSSY
+
+
+def typed_key_values(key_values: Any) -> list[dict[str, Any]]:
+    return [_typed_key_value(kv) for kv in key_values]
+
+
+def _typed_key_value(kv: KeyValue) -> dict[str, Any]:
+    if not kv.HasField("value"):
+        return {"key": kv.key}
+    return {"key": kv.key, "value": typed_any_value(kv.value)}
+
+
+def typed_any_value(value: AnyValue) -> dict[str, Any]:
+    """One AnyValue in OTLP/JSON's typed shape (exact, for any value)."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return {"stringValue": value.string_value}
+    if kind == "int_value":
+        return {"intValue": value.int_value}
+    if kind == "bool_value":
+        return {"boolValue": value.bool_value}
+    if kind == "double_value":
+        number = value.double_value
+        return {"doubleValue": number if math.isfinite(number) else _non_finite(number)}
+    if kind == "array_value":
+        return {"arrayValue": {"values": [typed_any_value(v) for v in value.array_value.values]}}
+    if kind == "kvlist_value":
+        return {"kvlistValue": {"values": typed_key_values(value.kvlist_value.values)}}
+    if kind == "bytes_value":
+        return {"bytesValue": base64.b64encode(value.bytes_value).decode("ascii")}
+    if kind is None:
+        return {}
+    # A oneof member added by a newer proto package: keep it as protobuf's JSON mapping does.
+    return json_format.MessageToDict(value)
+
+
+def _non_finite(number: float) -> str:
+    if math.isnan(number):
+        return "NaN"
+    return "Infinity" if number > 0 else "-Infinity"
