@@ -7,8 +7,8 @@ from collections import defaultdict
 from typing import Any
 
 from app.formatting import format_duration_ns, format_time_ns, ns_to_ms, plural
-from receiver.attributes import plain_attributes
-from receiver.records import StoredSpan, StoreStats, TraceDetail, TraceSummary
+from receiver.attributes import plain_attributes, plain_value
+from receiver.records import StoredLog, StoredSpan, StoreStats, TraceDetail, TraceSummary
 
 
 def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:
@@ -64,8 +64,26 @@ def span_json(span: StoredSpan) -> dict[str, Any]:
     }
 
 
+def log_json(record: StoredLog) -> dict[str, Any]:
+    return {
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "time_unix_nano": record.time_unix_nano,
+        "observed_time_unix_nano": record.observed_time_unix_nano,
+        "severity": record.severity,
+        "severity_number": record.severity_number,
+        "event_name": record.resolved_event_name,
+        "body": plain_value(record.body),
+        "attributes": plain_attributes(record.attributes),
+        "scope": {"name": record.scope.name, "version": record.scope.version},
+        "service_name": record.service_name,
+        "resource": plain_attributes(record.resource.attributes),
+    }
+
+
 def trace_json(detail: TraceDetail) -> dict[str, Any]:
-    return {"trace_id": detail.trace_id, "spans": [span_json(s) for s in detail.spans], "logs": []}
+    return {"trace_id": detail.trace_id, "spans": [span_json(s) for s in detail.spans],
+            "logs": [log_json(record) for record in detail.logs]}
 
 
 def stats_json(stats: StoreStats, db_path: str) -> dict[str, Any]:
@@ -93,7 +111,13 @@ def traces_table(traces: list[TraceSummary]) -> str:
 def trace_tree(detail: TraceDetail) -> str:
     """The trace as an indented tree; a span whose parent never arrived hangs at the top."""
     spans = detail.spans
+    if not spans:
+        return "\n".join([f"trace {detail.trace_id}", "  no spans yet; log records:"]
+                         + [f"    {_log_line(record)}" for record in detail.logs])
     ids = {s.span_id for s in spans}
+    logs_by_span: dict[str | None, list[StoredLog]] = defaultdict(list)
+    for record in detail.logs:
+        logs_by_span[record.span_id if record.span_id in ids else None].append(record)
     children: dict[str | None, list[StoredSpan]] = defaultdict(list)
     for s in spans:
         parent = s.parent_span_id if s.parent_span_id in ids else None
@@ -123,6 +147,8 @@ def trace_tree(detail: TraceDetail) -> str:
                          f"{format_duration_ns(span.start_time_unix_nano - start)}{status}{orphan}")
             child_prefix = prefix + {"": "", "└─ ": "   ", "├─ ": "│  "}[branch]
             kids = children.get(span.span_id, [])
+            for record in logs_by_span.get(span.span_id, []):
+                lines.append(f"{child_prefix}{'│  ' if kids else '   '}⋅ {_log_line(record)}")
             for i, kid in reversed(list(enumerate(kids))):
                 stack.append((kid, child_prefix, "└─ " if i == len(kids) - 1 else "├─ "))
 
@@ -131,7 +157,17 @@ def trace_tree(detail: TraceDetail) -> str:
     for span in spans:  # parent links that form a cycle reach no top: show them anyway
         if span.span_id not in seen:
             walk(span)
+    if logs_by_span.get(None):
+        lines.append("")
+        lines.append("  log records not tied to a stored span:")
+        lines.extend(f"    {_log_line(record)}" for record in logs_by_span[None])
     return "\n".join(lines)
+
+
+def _log_line(record: StoredLog) -> str:
+    what = record.resolved_event_name or _cut(str(plain_value(record.body) or ""), 60) or "log record"
+    severity = f" [{record.severity}]" if record.severity else ""
+    return f"{what}{severity}"
 
 
 def stats_text(stats: StoreStats, db_path: str) -> str:

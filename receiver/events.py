@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class IngestEvent:
-    trace_ids: frozenset[str]
+    trace_ids: frozenset[str]  # traces that got new spans or log records
     spans_written: int
+    logs_written: int = 0
+    metric_points_written: int = 0
 
 
 Subscriber = Callable[[IngestEvent], None]

@@ -52,7 +52,8 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
         print("stopping: writing what was received…", file=out, flush=True)
         receiver.stop()
         counters = receiver.counters()
-        print(f"stopped: {counters.spans_accepted} spans stored, {counters.spans_rejected} rejected, "
+        print(f"stopped: {counters.spans_accepted} spans, {counters.logs_accepted} log records and "
+              f"{counters.metric_points_accepted} metric points stored; {counters.items_rejected} rejected, "
               f"{counters.requests_failed} requests refused", file=out, flush=True)
         return 0
     finally:

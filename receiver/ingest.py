@@ -1,6 +1,6 @@
 """`Ingestor`: the one entry point both transports call with a request body.
 
-It parses (protobuf or OTLP/JSON), validates and decodes, hands the spans to the writer,
+It parses (protobuf or OTLP/JSON), validates and decodes, hands the rows to the writer,
 and waits until they are committed: an exporter is told "success" only for data that is on
 disk. Transports deal only with the wire (content types, compression, sizes, status codes).
 """
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from receiver.errors import BadPayload, ReceiverError
+from receiver.errors import AtCapacity, BadPayload, ReceiverError
+from receiver.otlp.decode_logs import decode_export_logs_request
+from receiver.otlp.decode_metrics import decode_export_metrics_request
 from receiver.otlp.decode_traces import decode_export_trace_request
 from receiver.otlp.otlp_json import parse_otlp_json
-from receiver.storage.writer import SpanWriter
+from receiver.records import WriteBatch
+from receiver.storage.writer import DatabaseWriter
 
 
 class PayloadFormat(enum.Enum):
@@ -25,10 +31,24 @@ class PayloadFormat(enum.Enum):
     JSON = "json"
 
 
+class Signal(enum.Enum):
+    TRACES = "traces"
+    LOGS = "logs"
+    METRICS = "metrics"
+
+
+# What each signal's request is and how it is decoded.
+_DECODERS: dict[Signal, tuple[type[Message], Callable[[Message], WriteBatch]]] = {
+    Signal.TRACES: (ExportTraceServiceRequest, decode_export_trace_request),
+    Signal.LOGS: (ExportLogsServiceRequest, decode_export_logs_request),
+    Signal.METRICS: (ExportMetricsServiceRequest, decode_export_metrics_request),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    accepted_spans: int
-    rejected_spans: int = 0
+    accepted: int
+    rejected: int = 0
     message: str = ""
 
 
@@ -36,48 +56,58 @@ class IngestResult:
 class IngestCounters:
     """Totals since start, for the status bar and `serve`'s summary."""
 
-    requests: int
-    spans_accepted: int
-    spans_rejected: int
-    requests_failed: int
+    requests: int = 0
+    spans_accepted: int = 0
+    logs_accepted: int = 0
+    metric_points_accepted: int = 0
+    items_rejected: int = 0  # spans, log records and data points refused one by one
+    requests_failed: int = 0  # refused whole (bad body, too large, busy, storage error)
+    requests_busy: int = 0  # of which refused because the writer's queue was full
 
 
 class Ingestor:
-    def __init__(self, writer: SpanWriter, *, write_timeout_s: float) -> None:
+    def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float) -> None:
         self._writer = writer
         self._write_timeout_s = write_timeout_s
         self._lock = threading.Lock()
-        self._requests = self._accepted = self._rejected = self._failed = 0
+        self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
 
-    def export_traces(self, body: bytes, payload_format: PayloadFormat) -> IngestResult:
+    def export(self, signal: Signal, body: bytes, payload_format: PayloadFormat) -> IngestResult:
+        message_type, decode = _DECODERS[signal]
         try:
-            request = _parse(body, payload_format, ExportTraceServiceRequest)
-            batch = decode_export_trace_request(request)
+            batch = decode(_parse(body, payload_format, message_type))
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
-        except ReceiverError:
-            self._count(failed=1)
+        except AtCapacity:
+            self._count(requests_failed=1, requests_busy=1)
             raise
-        self._count(accepted=batch.size, rejected=batch.rejected)
+        except ReceiverError:
+            self._count(requests_failed=1)
+            raise
+        accepted = {Signal.TRACES: "spans_accepted", Signal.LOGS: "logs_accepted",
+                    Signal.METRICS: "metric_points_accepted"}[signal]
+        self._count(**{accepted: batch.size, "items_rejected": batch.rejected})
         return IngestResult(batch.size, batch.rejected, batch.rejection_message)
+
+    def export_traces(self, body: bytes, payload_format: PayloadFormat) -> IngestResult:
+        return self.export(Signal.TRACES, body, payload_format)
 
     def note_failed_request(self) -> None:
         """Transports call this for requests refused on the wire (media type, size)."""
-        self._count(failed=1)
+        self._count(requests_failed=1)
 
     def counters(self) -> IngestCounters:
         with self._lock:
-            return IngestCounters(self._requests, self._accepted, self._rejected, self._failed)
+            return IngestCounters(**self._counters)
 
-    def _count(self, *, accepted: int = 0, rejected: int = 0, failed: int = 0) -> None:
+    def _count(self, **deltas: int) -> None:
         with self._lock:
-            self._requests += 1
-            self._accepted += accepted
-            self._rejected += rejected
-            self._failed += failed
+            self._counters["requests"] += 1
+            for name, delta in deltas.items():
+                self._counters[name] += delta
 
 
-def _parse(body: bytes, payload_format: PayloadFormat, message_type):
+def _parse(body: bytes, payload_format: PayloadFormat, message_type: type[Message]) -> Message:
     if payload_format is PayloadFormat.JSON:
         return parse_otlp_json(body, message_type)
     try:

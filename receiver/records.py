@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from receiver.attributes import StoredAttributes
+from receiver.attributes import StoredAttributes, plain_attributes
 
 # --- write side -----------------------------------------------------------------------
 
@@ -50,23 +50,38 @@ SPAN_COLUMNS = (
 )
 
 
+LOG_COLUMNS = (
+    "log_id", "trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity_number",
+    "severity_text", "event_name", "body", "attributes", "dropped_attributes_count", "flags",
+    "service_name", "resource_id", "scope_id",
+)
+METRIC_POINT_COLUMNS = (
+    "point_id", "name", "description", "unit", "kind", "aggregation_temporality", "is_monotonic",
+    "start_time_unix_nano", "time_unix_nano", "value", "count", "sum", "min", "max", "data",
+    "attributes", "flags", "metadata", "service_name", "resource_id", "scope_id",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
     """What one export request contributes to the database, after validation.
 
-    Rows are tuples in their table's column order (see `SPAN_COLUMNS`)."""
+    Rows are tuples in their table's column order (`SPAN_COLUMNS`, `LOG_COLUMNS`,
+    `METRIC_POINT_COLUMNS`). One request carries one signal."""
 
     resources: tuple[ResourceRecord, ...] = ()
     scopes: tuple[ScopeRecord, ...] = ()
     span_rows: tuple[tuple, ...] = ()
-    trace_ids: frozenset[str] = frozenset()  # traces the rows belong to
+    log_rows: tuple[tuple, ...] = ()
+    metric_rows: tuple[tuple, ...] = ()
+    trace_ids: frozenset[str] = frozenset()  # traces the spans or log records belong to
     rejected: int = 0
     rejection_message: str = ""
 
     @property
     def size(self) -> int:
         """Items to write (what the writer's queue limit counts)."""
-        return len(self.span_rows)
+        return len(self.span_rows) + len(self.log_rows) + len(self.metric_rows)
 
 
 # --- read side ------------------------------------------------------------------------
@@ -133,6 +148,51 @@ class StoredSpan:
         return STATUS_CODE_NAMES[code] if 0 <= code < len(STATUS_CODE_NAMES) else str(code)
 
 
+SEVERITY_NAMES = {1: "TRACE", 5: "DEBUG", 9: "INFO", 13: "WARN", 17: "ERROR", 21: "FATAL"}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLog:
+    """A log record as stored. `body` is a typed OTLP/JSON AnyValue (None when absent)."""
+
+    trace_id: str | None
+    span_id: str | None
+    time_unix_nano: int
+    observed_time_unix_nano: int
+    severity_number: int
+    severity_text: str
+    event_name: str
+    body: dict[str, Any] | None
+    attributes: StoredAttributes
+    dropped_attributes_count: int
+    flags: int
+    service_name: str | None
+    resource: StoredResource
+    scope: StoredScope
+
+    @property
+    def severity(self) -> str:
+        """The sender's text, else the OTLP name of the number's range (INFO, INFO2 → "INFO")."""
+        if self.severity_text:
+            return self.severity_text
+        if self.severity_number <= 0:
+            return ""
+        base = (self.severity_number - 1) // 4 * 4 + 1
+        return SEVERITY_NAMES.get(base, str(self.severity_number))
+
+    @property
+    def resolved_event_name(self) -> str:
+        """The OTLP `event_name` field, else the `event.name` attribute older SDKs used."""
+        if self.event_name:
+            return self.event_name
+        name = plain_attributes(self.attributes).get("event.name")
+        return name if isinstance(name, str) else ""
+
+    @property
+    def time_or_observed_unix_nano(self) -> int:
+        return self.time_unix_nano or self.observed_time_unix_nano
+
+
 @dataclass(frozen=True, slots=True)
 class TraceSummary:
     """One row of the trace list: the per-trace rollup kept by the writer."""
@@ -156,6 +216,7 @@ class TraceSummary:
 class TraceDetail:
     trace_id: str
     spans: list[StoredSpan]
+    logs: list[StoredLog] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

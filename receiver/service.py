@@ -20,7 +20,7 @@ from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
 from receiver.storage.store import TraceStore
-from receiver.storage.writer import SpanWriter
+from receiver.storage.writer import DatabaseWriter
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ class Receiver:
         self.config = config
         self._subscribers = Subscribers()
         self._stack = contextlib.ExitStack()
-        self._writer: SpanWriter | None = None
+        self._writer: DatabaseWriter | None = None
         self._ingestor: Ingestor | None = None
         self.addresses: ListenAddresses | None = None
 
     def start(self) -> ListenAddresses:
         cfg = self.config
         with contextlib.ExitStack() as stack:
-            writer = SpanWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
+            writer = DatabaseWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
                                 subscribers=self._subscribers)
             writer.start()
             stack.callback(writer.close)

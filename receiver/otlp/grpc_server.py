@@ -1,7 +1,7 @@
-"""OTLP/gRPC: the `TraceService` of opentelemetry-proto on a grpcio server.
+"""OTLP/gRPC: the Trace, Logs and Metrics services of opentelemetry-proto on a grpcio server.
 
-The method is registered with no request deserializer, so the servicer sees raw bytes and
-an undecodable body is answered INVALID_ARGUMENT (grpcio would say INTERNAL if its own
+Methods are registered with no request deserializer, so the servicer sees raw bytes and an
+undecodable body is answered INVALID_ARGUMENT (grpcio would say INTERNAL if its own
 deserializer failed). Bodies over the limit are refused by grpcio with RESOURCE_EXHAUSTED.
 """
 
@@ -11,35 +11,51 @@ import logging
 from concurrent import futures
 
 import grpc
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from receiver.errors import PortInUse, ReceiverError, grpc_status_name_for
-from receiver.ingest import Ingestor, PayloadFormat
+from receiver.ingest import Ingestor, PayloadFormat, Signal
 from receiver.otlp.ports import bind_failure_reason, host_port
 
 log = logging.getLogger(__name__)
 
-TRACE_SERVICE = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
 GRPC_WORKERS = 8  # concurrent exports; the writer serialises them anyway
 
+# Signal -> (generated service descriptor, response type, partial-success count field)
+SERVICES: dict[Signal, tuple[object, type[Message], str]] = {
+    Signal.TRACES: (trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"],
+                    trace_service_pb2.ExportTraceServiceResponse, "rejected_spans"),
+    Signal.LOGS: (logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"],
+                  logs_service_pb2.ExportLogsServiceResponse, "rejected_log_records"),
+    Signal.METRICS: (metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"],
+                     metrics_service_pb2.ExportMetricsServiceResponse, "rejected_data_points"),
+}
 
-class TraceServicer:
-    def __init__(self, ingestor: Ingestor) -> None:
+
+class ExportServicer:
+    """The `Export` method of one OTLP collector service."""
+
+    def __init__(self, ingestor: Ingestor, signal: Signal) -> None:
         self._ingestor = ingestor
+        self._signal = signal
+        self._service, self._response_type, self._rejected_field = SERVICES[signal]
 
     def export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         try:
-            result = self._ingestor.export_traces(body, PayloadFormat.PROTOBUF)
+            result = self._ingestor.export(self._signal, body, PayloadFormat.PROTOBUF)
         except ReceiverError as exc:
             context.abort(grpc.StatusCode[grpc_status_name_for(exc)], str(exc))
-        response = trace_service_pb2.ExportTraceServiceResponse()
-        if result.rejected_spans:
-            response.partial_success.rejected_spans = result.rejected_spans
+        response = self._response_type()
+        if result.rejected:
+            setattr(response.partial_success, self._rejected_field, result.rejected)
             response.partial_success.error_message = result.message
         return response.SerializeToString()
 
     def handler(self) -> grpc.GenericRpcHandler:
-        return grpc.method_handlers_generic_handler(TRACE_SERVICE, {
+        return grpc.method_handlers_generic_handler(self._service.full_name, {
             "Export": grpc.unary_unary_rpc_method_handler(self.export),
         })
 
@@ -60,7 +76,7 @@ def start_grpc_server(ingestor: Ingestor, host: str, port: int, *,
             ("grpc.max_receive_message_length", max_message_bytes),
         ],
     )
-    server.add_generic_rpc_handlers([TraceServicer(ingestor).handler()])
+    server.add_generic_rpc_handlers([ExportServicer(ingestor, signal).handler() for signal in Signal])
     address = host_port(host, port)
     try:
         bound = server.add_insecure_port(address)

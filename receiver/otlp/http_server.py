@@ -16,7 +16,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from receiver.errors import (
     GRPC_CODE_NUMBERS,
@@ -26,7 +25,8 @@ from receiver.errors import (
     grpc_status_name_for,
     http_status_for,
 )
-from receiver.ingest import Ingestor, IngestResult, PayloadFormat
+from receiver.ingest import Ingestor, IngestResult, PayloadFormat, Signal
+from receiver.otlp.grpc_server import SERVICES
 from receiver.otlp.http_body import BrokenFraming, Oversize, decode_content, read_chunked_body, read_sized_body
 from receiver.otlp.ports import address_family, describe_bind_error, host_port
 
@@ -41,10 +41,7 @@ MEDIA_TYPES = {
     "application/json": PayloadFormat.JSON,
 }
 
-# Signal path -> (ingest method name, response type, partial-success field name).
-ROUTES: dict[str, tuple[str, type, str]] = {
-    "/v1/traces": ("export_traces", ExportTraceServiceResponse, "rejected_spans"),
-}
+ROUTES = {f"/v1/{signal.value}": signal for signal in Signal}  # /v1/traces, /v1/logs, /v1/metrics
 
 
 class OtlpHttpServer(ThreadingHTTPServer):
@@ -71,15 +68,14 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (stdlib naming)
         path = self.path.split("?", 1)[0]
-        route = ROUTES.get(path)
+        signal = ROUTES.get(path)
         media = MEDIA_TYPES.get(self.headers.get_content_type())
         reply_json = media is not PayloadFormat.PROTOBUF
-        if route is None:
+        if signal is None:
             self.close_connection = True  # body left unread
-            self._reply_error(HTTPStatus.NOT_FOUND, f"no OTLP endpoint at {path}; use /v1/traces",
+            self._reply_error(HTTPStatus.NOT_FOUND, f"no OTLP endpoint at {path}; use {', '.join(ROUTES)}",
                               "NOT_FOUND", reply_json)
             return
-        method_name, response_type, rejected_field = route
         try:
             body = self._read_wire_body(media)
         except ReceiverError as exc:
@@ -87,11 +83,11 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
             self._reply_error(http_status_for(exc), str(exc), grpc_status_name_for(exc), reply_json)
             return
         try:
-            result = getattr(self.server.ingestor, method_name)(body, media)
+            result = self.server.ingestor.export(signal, body, media)
         except ReceiverError as exc:  # counted by the ingestor
             self._reply_error(http_status_for(exc), str(exc), grpc_status_name_for(exc), reply_json)
             return
-        self._reply_ok(result, response_type, rejected_field, reply_json)
+        self._reply_ok(result, signal, reply_json)
 
     def do_GET(self) -> None:  # noqa: N802
         self._method_not_allowed()
@@ -138,11 +134,11 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
             raise BrokenFraming(f"invalid Content-Length {length_text!r}") from None
         return read_sized_body(self.rfile, length, limit)
 
-    def _reply_ok(self, result: IngestResult, response_type: type, rejected_field: str,
-                  reply_json: bool) -> None:
+    def _reply_ok(self, result: IngestResult, signal: Signal, reply_json: bool) -> None:
+        _, response_type, rejected_field = SERVICES[signal]
         response = response_type()
-        if result.rejected_spans:
-            setattr(response.partial_success, rejected_field, result.rejected_spans)
+        if result.rejected:
+            setattr(response.partial_success, rejected_field, result.rejected)
             response.partial_success.error_message = result.message
         if reply_json:
             body = json.dumps(json_format.MessageToDict(response)).encode()

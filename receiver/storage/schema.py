@@ -116,6 +116,59 @@ def m001_spans(db: Database) -> None:
     db.execute("CREATE INDEX traces_by_service ON traces (service_name, start_time_unix_nano DESC)")
 
 
+@MIGRATIONS()
+def m002_logs_and_metrics(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE logs (
+            log_id INTEGER PRIMARY KEY,  -- content hash: a record sent twice is stored once
+            trace_id TEXT,
+            span_id TEXT,
+            time_unix_nano INTEGER NOT NULL,
+            observed_time_unix_nano INTEGER NOT NULL,
+            severity_number INTEGER NOT NULL,
+            severity_text TEXT NOT NULL,
+            event_name TEXT NOT NULL,  -- the OTLP field as sent; readers fall back to event.name
+            body TEXT NOT NULL,  -- typed OTLP/JSON AnyValue, or null
+            attributes TEXT NOT NULL,
+            dropped_attributes_count INTEGER NOT NULL,
+            flags INTEGER NOT NULL,
+            service_name TEXT,
+            resource_id INTEGER NOT NULL,
+            scope_id INTEGER NOT NULL
+        )"""
+    )
+    # Joined to spans when read, so records arriving before their span need nothing special.
+    db.execute("CREATE INDEX logs_by_trace ON logs (trace_id, time_unix_nano) WHERE trace_id IS NOT NULL")
+    db.execute(
+        """
+        CREATE TABLE metric_points (
+            point_id INTEGER PRIMARY KEY,  -- content hash: a point sent twice is stored once
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            unit TEXT NOT NULL,
+            kind TEXT NOT NULL,  -- gauge | sum | histogram | exponential_histogram | summary
+            aggregation_temporality INTEGER,
+            is_monotonic INTEGER,
+            start_time_unix_nano INTEGER NOT NULL,
+            time_unix_nano INTEGER NOT NULL,
+            value,  -- no type affinity: an int stays an int, a double a double
+            count INTEGER,
+            sum REAL,
+            min REAL,
+            max REAL,
+            data TEXT NOT NULL,  -- the whole point as protobuf JSON (buckets, exemplars, …)
+            attributes TEXT NOT NULL,
+            flags INTEGER NOT NULL,
+            metadata TEXT NOT NULL,
+            service_name TEXT,
+            resource_id INTEGER NOT NULL,
+            scope_id INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX metric_points_by_name ON metric_points (name, time_unix_nano)")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from receiver.errors import DatabaseMissing, TraceNotFound
 from receiver.records import (
+    StoredLog,
     StoredResource,
     StoredScope,
     StoredSpan,
@@ -49,6 +50,20 @@ LEFT JOIN resources r ON r.resource_id = s.resource_id
 LEFT JOIN scopes c ON c.scope_id = s.scope_id
 WHERE s.trace_id = ?
 ORDER BY s.start_time_unix_nano, s.span_id
+"""
+
+
+_LOG_QUERY = """
+SELECT l.trace_id, l.span_id, l.time_unix_nano, l.observed_time_unix_nano, l.severity_number,
+       l.severity_text, l.event_name, l.body, l.attributes, l.dropped_attributes_count, l.flags,
+       l.service_name,
+       r.attributes, r.dropped_attributes_count, r.entity_refs, r.schema_url,
+       c.name, c.version, c.attributes, c.dropped_attributes_count, c.schema_url
+FROM logs l
+LEFT JOIN resources r ON r.resource_id = l.resource_id
+LEFT JOIN scopes c ON c.scope_id = l.scope_id
+WHERE l.trace_id = ?
+ORDER BY coalesce(nullif(l.time_unix_nano, 0), l.observed_time_unix_nano), l.log_id
 """
 
 
@@ -105,13 +120,16 @@ class TraceStore:
         return [trace_id for (trace_id,) in rows]
 
     def get_trace(self, trace_id: str) -> TraceDetail:
-        """All spans of one trace in start order; `TraceNotFound` if it has none."""
+        """All spans of one trace in start order, and its log records in time order (they
+        may have arrived before the spans, or without them); `TraceNotFound` if neither."""
         trace_id = trace_id.lower()
-        with self._read() as conn:
-            rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
-        if not rows:
+        with self._read() as conn:  # one snapshot for both
+            span_rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
+            log_rows = conn.execute(_LOG_QUERY, [trace_id]).fetchall()
+        if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
-        return TraceDetail(trace_id, [_stored_span(row) for row in rows])
+        return TraceDetail(trace_id, [_stored_span(row) for row in span_rows],
+                           [_stored_log(row) for row in log_rows])
 
     def stats(self) -> StoreStats:
         with self._read() as conn:
@@ -196,19 +214,33 @@ def _trace_summary(row: tuple) -> TraceSummary:
                         int(errors), updated)
 
 
+def _resource_and_scope(row: tuple) -> tuple[StoredResource, StoredScope]:
+    """The last nine columns of a span or log query: the joined resource (4) and scope (5)."""
+    r_attrs, r_dropped, r_refs, r_schema, s_name, s_version, s_attrs, s_dropped, s_schema = row[-9:]
+    return (StoredResource(json.loads(r_attrs or "{}"), r_dropped or 0, json.loads(r_refs or "[]"), r_schema or ""),
+            StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "{}"), s_dropped or 0, s_schema or ""))
+
+
+def _stored_log(row: tuple) -> StoredLog:
+    (trace_id, span_id, time_ns, observed_ns, severity_number, severity_text, event_name, body,
+     attributes, dropped_attrs, flags, service) = row[:12]
+    resource, scope = _resource_and_scope(row)
+    return StoredLog(trace_id=trace_id, span_id=span_id, time_unix_nano=time_ns,
+                     observed_time_unix_nano=observed_ns, severity_number=severity_number,
+                     severity_text=severity_text, event_name=event_name, body=json.loads(body),
+                     attributes=json.loads(attributes), dropped_attributes_count=dropped_attrs, flags=flags,
+                     service_name=service, resource=resource, scope=scope)
+
+
 def _stored_span(row: tuple) -> StoredSpan:
     (trace_id, span_id, parent, name, kind, start, end, status_code, status_message, trace_state,
-     flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service,
-     r_attrs, r_dropped, r_refs, r_schema, s_name, s_version, s_attrs, s_dropped, s_schema) = row
+     flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service) = row[:18]
+    resource, scope = _resource_and_scope(row)
     return StoredSpan(
         trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
         start_time_unix_nano=start, end_time_unix_nano=end, status_code=status_code,
         status_message=status_message, trace_state=trace_state, flags=flags,
         attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
         dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
-        dropped_links_count=dropped_links, service_name=service,
-        resource=StoredResource(json.loads(r_attrs or "{}"), r_dropped or 0,
-                                json.loads(r_refs or "[]"), r_schema or ""),
-        scope=StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "{}"), s_dropped or 0,
-                          s_schema or ""),
+        dropped_links_count=dropped_links, service_name=service, resource=resource, scope=scope,
     )

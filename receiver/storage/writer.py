@@ -1,4 +1,4 @@
-"""`SpanWriter`: the only thread that writes to the database.
+"""`DatabaseWriter`: the only thread that writes to the database.
 
 Requests are queued as tickets; the writer thread takes as many as fit in one batch, writes
 them in one transaction (a savepoint per request, so one failing request does not sink the
@@ -16,11 +16,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
-from receiver.records import SPAN_COLUMNS, WriteBatch
+from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ _INSERT_SCOPE = "INSERT OR IGNORE INTO scopes VALUES (?, ?, ?, ?, ?, ?)"
 # releases and retakes the GIL around every call, and while decode threads are busy each
 # retake can wait a whole switch interval (measured: row-at-a-time inserts fell from 74,000
 # to 127 rows/s beside one busy decoding thread).
-_SPAN_ROW_SQL = "(" + ", ".join("?" * len(SPAN_COLUMNS)) + ")"
+def _row_sql(columns: tuple[str, ...]) -> str:
+    return "(" + ", ".join("?" * len(columns)) + ")"
+
+
+_SPAN_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(_row_sql, (SPAN_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
 _MAX_ROWS_PER_STATEMENT = 500
 
 
@@ -68,31 +73,44 @@ ON CONFLICT (trace_id) DO UPDATE SET
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Rows a request added (re-sent items that were already stored are not counted)."""
+
+    spans: int = 0
+    logs: int = 0
+    metric_points: int = 0
+
+    def __add__(self, other: Written) -> Written:
+        return Written(self.spans + other.spans, self.logs + other.logs,
+                       self.metric_points + other.metric_points)
+
+
 class WriteTicket:
     """One request's batch on its way to the database; `wait` returns once it is committed."""
 
-    __slots__ = ("batch", "_done", "error", "spans_written")
+    __slots__ = ("batch", "_done", "error", "written")
 
     def __init__(self, batch: WriteBatch) -> None:
         self.batch = batch
         self._done = threading.Event()
         self.error: Exception | None = None
-        self.spans_written = 0
+        self.written = Written()
 
-    def wait(self, timeout: float) -> int:
-        """Block until committed; return the number of new spans. Raises the write's error."""
+    def wait(self, timeout: float) -> Written:
+        """Block until committed; return what was new. Raises the write's error."""
         if not self._done.wait(timeout):
             raise StorageFailed(f"the database did not commit within {timeout:g} s; retry later")
         if self.error is not None:
             raise self.error
-        return self.spans_written
+        return self.written
 
     def _finish(self, error: Exception | None = None) -> None:
         self.error = error
         self._done.set()
 
 
-class SpanWriter:
+class DatabaseWriter:
     def __init__(self, db_path: Path, *, queue_spans: int, batch_spans: int,
                  subscribers: Subscribers | None = None,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
@@ -200,24 +218,27 @@ class SpanWriter:
             return tickets
 
     def _write(self, db, tickets: list[WriteTicket]) -> None:
-        touched: set[str] = set()
-        written = 0
+        touched: set[str] = set()  # traces with new data
+        span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
+        written = Written()
         error: Exception | None = None
         try:
             with db.atomic():
                 for ticket in tickets:
                     try:
                         with db.atomic():  # savepoint: a failing request leaves the others intact
-                            ticket.spans_written = _insert(db.conn, ticket.batch)
+                            ticket.written = _insert(db.conn, ticket.batch)
                     except sqlite3.Error as exc:
                         log.exception("writing a request of %d items failed", ticket.batch.size)
                         ticket.error = StorageFailed(f"database write failed: {exc}")
                         continue
-                    if ticket.spans_written:
-                        written += ticket.spans_written
+                    written += ticket.written
+                    if ticket.written.spans:
+                        span_traces.update(ticket.batch.trace_ids)
+                    if ticket.written.spans or ticket.written.logs:
                         touched.update(ticket.batch.trace_ids)
-                if touched:
-                    db.conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(sorted(touched)),
+                if span_traces:
+                    db.conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(sorted(span_traces)),
                                                      "now": self._clock_ns()})
         except sqlite3.Error as exc:
             log.exception("committing a batch of %d requests failed", len(tickets))
@@ -228,8 +249,9 @@ class SpanWriter:
             self._cond.notify_all()
         for ticket in tickets:
             ticket._finish(error or ticket.error)
-        if error is None and written:
-            self._subscribers.publish(IngestEvent(frozenset(touched), written))
+        if error is None and written != Written():
+            self._subscribers.publish(IngestEvent(frozenset(touched), written.spans, written.logs,
+                                                  written.metric_points))
 
 
 def _checkpoint(db) -> None:
@@ -239,23 +261,25 @@ def _checkpoint(db) -> None:
         log.warning("WAL checkpoint failed; will retry when next idle", exc_info=True)
 
 
-def _insert(conn: sqlite3.Connection, batch: WriteBatch) -> int:
-    """Write one request's rows; return how many spans were new."""
+def _insert(conn: sqlite3.Connection, batch: WriteBatch) -> Written:
+    """Write one request's rows; return how many of each were new."""
     conn.executemany(_INSERT_RESOURCE, batch.resources)
     conn.executemany(_INSERT_SCOPE, batch.scopes)
-    before = conn.total_changes
-    _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
-    return conn.total_changes - before
+    return Written(_insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows),
+                   _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
+                   _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 
 
-def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> None:
-    """INSERT … VALUES (…), (…), … in chunks that fit SQLite's bound-variable limit.
-    A row already stored (same key) is skipped: ingest is idempotent."""
+def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> int:
+    """INSERT … VALUES (…), (…), … in chunks that fit SQLite's bound-variable limit; return
+    how many rows were new. A row already stored (same key) is skipped: ingest is idempotent."""
     if not rows:
-        return
+        return 0
+    before = conn.total_changes
     per_statement = min(_MAX_ROWS_PER_STATEMENT,
                         conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(rows[0]))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         sql = f"INSERT INTO {table} VALUES {', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"
         conn.execute(sql, [value for row in chunk for value in row])
+    return conn.total_changes - before

@@ -126,4 +126,4 @@ def test_serve_stops_cleanly_on_ctrl_c_and_reports(db_path):
     server.proc.send_signal(2)
     out, _ = server.proc.communicate(timeout=20)
     assert server.proc.returncode == 0
-    assert "1 spans stored" in out
+    assert "stopped: 1 spans, 0 log records and 0 metric points stored" in out

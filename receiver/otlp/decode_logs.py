@@ -1,0 +1,85 @@
+"""`ExportLogsServiceRequest` -> `WriteBatch`. Pure functions, no I/O.
+
+Log records are kept whole and joined to spans when read (by trace and span id), so a
+record may arrive before or after its span. GenAI instrumentations put prompts and
+completions in log records (events), so they matter as much as spans.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
+
+from receiver.otlp.values import (
+    JSON,
+    MAX_TIME_UNIX_NANO,
+    Rejections,
+    content_id,
+    decode_resource,
+    decode_scope,
+    encode_attributes,
+    typed_any_value,
+)
+from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
+
+__all__ = ["decode_export_logs_request"]
+
+
+def decode_export_logs_request(request: ExportLogsServiceRequest) -> WriteBatch:
+    resources: dict[int, ResourceRecord] = {}
+    scopes: dict[int, ScopeRecord] = {}
+    rows: list[tuple] = []
+    trace_ids: set[str] = set()
+    rejected = Rejections("log records")
+    for resource_logs in request.resource_logs:
+        resource = decode_resource(resource_logs.resource, resource_logs.schema_url)
+        resources[resource.resource_id] = resource
+        for scope_logs in resource_logs.scope_logs:
+            scope = decode_scope(scope_logs.scope, scope_logs.schema_url)
+            scopes[scope.scope_id] = scope
+            for record in scope_logs.log_records:
+                problem = _invalid_record(record)
+                if problem:
+                    rejected.add(problem)
+                    continue
+                row = _log_row(record, resource, scope.scope_id)
+                if row[1]:
+                    trace_ids.add(row[1])
+                rows.append(row)
+    return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()), log_rows=tuple(rows),
+                      trace_ids=frozenset(trace_ids), rejected=rejected.count,
+                      rejection_message=rejected.message(len(rows)))
+
+
+def _invalid_record(record: LogRecord) -> str | None:
+    if len(record.trace_id) not in (0, 16):
+        return f"trace_id is {len(record.trace_id)} bytes, expected 0 or 16"
+    if len(record.span_id) not in (0, 8):
+        return f"span_id is {len(record.span_id)} bytes, expected 0 or 8"
+    if record.time_unix_nano > MAX_TIME_UNIX_NANO or record.observed_time_unix_nano > MAX_TIME_UNIX_NANO:
+        return "timestamp beyond the year 2262 (does not fit a signed 64-bit nanosecond count)"
+    return None
+
+
+def _log_row(record: LogRecord, resource: ResourceRecord, scope_id: int) -> tuple:
+    """One record in `records.LOG_COLUMNS` order. The id is a content hash, so a record an
+    exporter sends twice is stored once."""
+    trace_id, span_id = record.trace_id, record.span_id
+    return (
+        content_id(record.SerializeToString(deterministic=True), resource.resource_id.to_bytes(8, "big", signed=True),
+                   scope_id.to_bytes(8, "big", signed=True)),
+        trace_id.hex() if any(trace_id) else None,
+        span_id.hex() if any(span_id) else None,
+        record.time_unix_nano,
+        record.observed_time_unix_nano,
+        record.severity_number,
+        record.severity_text,
+        record.event_name,
+        JSON.encode(typed_any_value(record.body)) if record.HasField("body") else "null",
+        encode_attributes(record.attributes),
+        record.dropped_attributes_count,
+        record.flags,
+        resource.service_name,
+        resource.resource_id,
+        scope_id,
+    )

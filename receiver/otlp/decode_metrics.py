@@ -1,0 +1,98 @@
+"""`ExportMetricsServiceRequest` -> `WriteBatch`. Pure functions, no I/O.
+
+Every data point becomes one row: the metric's identity, the point's times and attributes,
+the numbers charts need as columns (value, or count/sum/min/max), and the whole point as
+protobuf JSON in `data` (buckets, bounds, quantiles, exemplars), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
+
+from receiver.otlp.values import (
+    JSON,
+    MAX_TIME_UNIX_NANO,
+    Rejections,
+    content_id,
+    decode_resource,
+    decode_scope,
+    encode_attributes,
+)
+from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
+
+__all__ = ["decode_export_metrics_request"]
+
+# Metric.data oneof member -> stored kind name
+KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram",
+         "exponential_histogram": "exponential_histogram", "summary": "summary"}
+
+
+def decode_export_metrics_request(request: ExportMetricsServiceRequest) -> WriteBatch:
+    resources: dict[int, ResourceRecord] = {}
+    scopes: dict[int, ScopeRecord] = {}
+    rows: list[tuple] = []
+    rejected = Rejections("data points")
+    for resource_metrics in request.resource_metrics:
+        resource = decode_resource(resource_metrics.resource, resource_metrics.schema_url)
+        resources[resource.resource_id] = resource
+        for scope_metrics in resource_metrics.scope_metrics:
+            scope = decode_scope(scope_metrics.scope, scope_metrics.schema_url)
+            scopes[scope.scope_id] = scope
+            for metric in scope_metrics.metrics:
+                _decode_metric(metric, resource, scope.scope_id, rows, rejected)
+    return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()),
+                      metric_rows=tuple(rows), rejected=rejected.count,
+                      rejection_message=rejected.message(len(rows)))
+
+
+def _decode_metric(metric: Metric, resource: ResourceRecord, scope_id: int, rows: list[tuple],
+                   rejected: Rejections) -> None:
+    member = metric.WhichOneof("data")
+    if member is None:
+        rejected.add(f"metric {metric.name!r} has no data")
+        return
+    data = getattr(metric, member)
+    temporality = getattr(data, "aggregation_temporality", None)
+    monotonic = getattr(data, "is_monotonic", None)
+    metadata = encode_attributes(metric.metadata)
+    identity = metric.name.encode() + b"\x00" + member.encode()
+    for point in data.data_points:
+        if point.time_unix_nano > MAX_TIME_UNIX_NANO or point.start_time_unix_nano > MAX_TIME_UNIX_NANO:
+            rejected.add(f"metric {metric.name!r}: timestamp beyond the year 2262")
+            continue
+        value, count, total, low, high = _numbers(member, point)
+        rest = json_format.MessageToDict(point)
+        rest.pop("attributes", None)
+        rows.append((
+            content_id(identity, point.SerializeToString(deterministic=True),
+                       resource.resource_id.to_bytes(8, "big", signed=True), scope_id.to_bytes(8, "big", signed=True)),
+            metric.name, metric.description, metric.unit, KINDS[member], temporality,
+            None if monotonic is None else int(monotonic),
+            point.start_time_unix_nano, point.time_unix_nano,
+            value, count, total, low, high,
+            JSON.encode(rest), encode_attributes(point.attributes), point.flags, metadata,
+            resource.service_name, resource.resource_id, scope_id,
+        ))
+
+
+def _numbers(member: str, point: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """(value, count, sum, min, max) for the columns; None where the point has none."""
+    if member in ("gauge", "sum"):
+        which = point.WhichOneof("value")
+        value = None if which is None else getattr(point, which)
+        return _finite(value), None, None, None, None
+    total = _finite(point.sum) if member == "summary" or point.HasField("sum") else None
+    if member == "summary":
+        return None, point.count, total, None, None
+    low = _finite(point.min) if point.HasField("min") else None
+    high = _finite(point.max) if point.HasField("max") else None
+    return None, point.count, total, low, high
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
