@@ -194,6 +194,28 @@ class StoredLog:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredMetricPoint:
+    """One metric data point: the numbers charts use, and the whole point in `data`."""
+
+    name: str
+    description: str
+    unit: str
+    kind: str  # gauge | sum | histogram | exponential_histogram | summary
+    aggregation_temporality: int | None
+    is_monotonic: bool | None
+    start_time_unix_nano: int
+    time_unix_nano: int
+    value: int | float | None  # gauge and sum points
+    count: int | None  # histograms and summaries
+    sum: float | None
+    min: float | None
+    max: float | None
+    attributes: StoredAttributes
+    data: dict[str, Any]  # the point as protobuf JSON: buckets, bounds, quantiles, exemplars
+    service_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TraceSummary:
     """One row of the trace list: the per-trace rollup kept by the writer."""
 

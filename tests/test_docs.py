@@ -26,8 +26,12 @@ def test_every_command_is_documented():
         assert f"`tracepane {command}" in README, command
 
 
-@pytest.mark.parametrize("key", sorted(TRACE_KEYS | SPAN_KEYS | {"spans", "traces", "logs", "metric_points",
-                                                                 "db_bytes", "db_path"}))
+LOG_KEYS = {"trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity", "severity_number",
+            "event_name", "body", "attributes", "scope", "service_name", "resource"}
+STATS_KEYS = {"spans", "traces", "logs", "metric_points", "db_bytes", "db_path"}
+
+
+@pytest.mark.parametrize("key", sorted(TRACE_KEYS | SPAN_KEYS | LOG_KEYS | STATS_KEYS))
 def test_every_json_key_is_documented(key):
     assert re.search(rf"`{key}`", README), key
 

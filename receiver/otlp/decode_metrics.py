@@ -53,8 +53,7 @@ def decode_export_metrics_request(request: ExportMetricsServiceRequest) -> Write
 def _decode_metric(metric: Metric, resource: ResourceRecord, scope_id: int, rows: list[tuple],
                    rejected: Rejections) -> None:
     member = metric.WhichOneof("data")
-    if member is None:
-        rejected.add(f"metric {metric.name!r} has no data")
+    if member is None:  # no data points, so nothing to store or to reject
         return
     data = getattr(metric, member)
     temporality = getattr(data, "aggregation_temporality", None)

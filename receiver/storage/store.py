@@ -20,6 +20,7 @@ from typing import Any
 from receiver.errors import DatabaseMissing, TraceNotFound
 from receiver.records import (
     StoredLog,
+    StoredMetricPoint,
     StoredResource,
     StoredScope,
     StoredSpan,
@@ -130,6 +131,23 @@ class TraceStore:
             raise TraceNotFound(f"no trace {trace_id}")
         return TraceDetail(trace_id, [_stored_span(row) for row in span_rows],
                            [_stored_log(row) for row in log_rows])
+
+    def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
+                      limit: int = 10_000) -> list[StoredMetricPoint]:
+        """Metric data points in time order, of one metric or all."""
+        sql = ("SELECT name, description, unit, kind, aggregation_temporality, is_monotonic, "
+               "start_time_unix_nano, time_unix_nano, value, count, sum, min, max, attributes, data, "
+               "service_name FROM metric_points WHERE time_unix_nano >= ?")
+        params: list[Any] = [since_unix_nano]
+        if name is not None:
+            sql += " AND name = ?"
+            params.append(name)
+        sql += " ORDER BY time_unix_nano, point_id LIMIT ?"
+        params.append(limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [StoredMetricPoint(*row[:5], None if row[5] is None else bool(row[5]), *row[6:13],
+                                  json.loads(row[13]), json.loads(row[14]), row[15]) for row in rows]
 
     def stats(self) -> StoreStats:
         with self._read() as conn:

@@ -1,6 +1,6 @@
-"""Nothing OTLP carries is lost: every field of every trace message is stored, and what is
-stored encodes back to the very protobuf that was received (bytes stay bytes, ints stay
-ints, empty values stay empty)."""
+"""Nothing OTLP carries is lost: every field of every trace and log message is stored, and
+stored spans encode back to the very protobuf that was received (bytes stay bytes, ints
+stay ints, empty values stay empty)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import math
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
@@ -38,6 +39,15 @@ STORED = {
     InstrumentationScope: {"name": "scopes.name", "version": "scopes.version", "attributes": "scopes.attributes",
                            "dropped_attributes_count": "scopes.dropped_attributes_count"},
 }
+STORED.update({
+    ResourceLogs: {"resource": "resources.*", "scope_logs": "logs by scope", "schema_url": "resources.schema_url"},
+    ScopeLogs: {"scope": "scopes.*", "log_records": "logs", "schema_url": "scopes.schema_url"},
+    LogRecord: {"time_unix_nano": "logs.time_unix_nano", "observed_time_unix_nano": "logs.observed_time_unix_nano",
+                "severity_number": "logs.severity_number", "severity_text": "logs.severity_text",
+                "body": "logs.body", "attributes": "logs.attributes",
+                "dropped_attributes_count": "logs.dropped_attributes_count", "flags": "logs.flags",
+                "trace_id": "logs.trace_id", "span_id": "logs.span_id", "event_name": "logs.event_name"},
+})
 IGNORED: dict[type, dict[str, str]] = {}  # none: nothing is dropped on purpose
 
 
