@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="OTLP/gRPC port (default 4317; 0 = any free port)")
         p.add_argument("--http-port", type=_port, default=default, metavar="PORT",
                        help="OTLP/HTTP port (default 4318; 0 = any free port)")
+        p.add_argument("--allow-origin", action="append", default=default, metavar="ORIGIN",
+                       help="let web pages from ORIGIN (e.g. http://localhost:5173) export here; repeatable "
+                            "(env TRACEPANE_CORS_ORIGINS, comma-separated; default: none)")
         p.add_argument("--json", action="store_true", default=default if suppress else False,
                        help="machine-readable output (keys documented in the README)")
         return p
@@ -105,7 +108,7 @@ def _config(args: argparse.Namespace):
     from receiver.config import ReceiverConfig
 
     return ReceiverConfig.resolve(db_path=args.db, host=args.host, grpc_port=args.grpc_port,
-                                  http_port=args.http_port)
+                                  http_port=args.http_port, cors_origins=args.allow_origin)
 
 
 def _db_path(args: argparse.Namespace) -> Path:

@@ -40,6 +40,8 @@ class ReceiverConfig:
     queue_spans: int = DEFAULT_QUEUE_SPANS
     batch_spans: int = DEFAULT_BATCH_SPANS
     write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
+    # Web origins whose pages may export here (browser-side OTLP exporters); none by default.
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
@@ -57,6 +59,8 @@ class ReceiverConfig:
                 if parsed is not None:
                     values[f.name] = parsed
         values.setdefault("db_path", default_db_path())
+        if "cors_origins" in values:
+            values["cors_origins"] = tuple(values["cors_origins"])
         values["db_path"] = Path(values["db_path"]).expanduser()
         return cls(**values)
 
@@ -95,6 +99,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "queue_spans": _positive_int,
     "batch_spans": _positive_int,
     "write_timeout_s": _positive_float,
+    "cors_origins": lambda raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
 }
 
 

@@ -73,7 +73,7 @@ GRPC_STATUS: dict[type[ReceiverError], str] = {
 
 
 # gRPC code numbers, for the `google.rpc.Status` body of HTTP error answers.
-GRPC_CODE_NUMBERS = {"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "RESOURCE_EXHAUSTED": 8,
+GRPC_CODE_NUMBERS = {"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8,
                      "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14}
 
 

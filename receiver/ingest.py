@@ -69,7 +69,7 @@ class Ingestor:
     def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float) -> None:
         self._writer = writer
         self._write_timeout_s = write_timeout_s
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
 
     def export(self, signal: Signal, body: bytes, payload_format: PayloadFormat) -> IngestResult:
@@ -97,14 +97,21 @@ class Ingestor:
         self._count(requests_failed=1)
 
     def counters(self) -> IngestCounters:
-        with self._lock:
+        with self._changed:
             return IngestCounters(**self._counters)
 
+    def wait_for_counters(self, predicate: Callable[[IngestCounters], bool], timeout: float) -> bool:
+        """Block until `predicate(counters)` holds (False on timeout): lets callers wait on
+        what the receiver did instead of sleeping."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(IngestCounters(**self._counters)), timeout)
+
     def _count(self, **deltas: int) -> None:
-        with self._lock:
+        with self._changed:
             self._counters["requests"] += 1
             for name, delta in deltas.items():
                 self._counters[name] += delta
+            self._changed.notify_all()
 
 
 def _parse(body: bytes, payload_format: PayloadFormat, message_type: type[Message]) -> Message:

@@ -63,7 +63,8 @@ class Receiver:
                                                        max_message_bytes=cfg.max_request_bytes)
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())
             _, http_port, stop_http = start_http_server(ingestor, cfg.host, cfg.http_port,
-                                                        max_request_bytes=cfg.max_request_bytes)
+                                                        max_request_bytes=cfg.max_request_bytes,
+                                                        cors_origins=cfg.cors_origins)
             stack.callback(stop_http)
             self._stack = stack.pop_all()
         self._writer, self._ingestor = writer, ingestor
@@ -96,7 +97,10 @@ class Receiver:
         return self._writer.wait_for_pending(spans, timeout) if self._writer else False
 
     def counters(self) -> IngestCounters:
-        return self._ingestor.counters() if self._ingestor else IngestCounters(0, 0, 0, 0)
+        return self._ingestor.counters() if self._ingestor else IngestCounters()
+
+    def wait_for_counters(self, predicate: Callable[[IngestCounters], bool], timeout: float) -> bool:
+        return bool(self._ingestor) and self._ingestor.wait_for_counters(predicate, timeout)
 
     def store(self) -> TraceStore:
         return TraceStore(self.config.db_path)

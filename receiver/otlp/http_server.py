@@ -51,11 +51,16 @@ class OtlpHttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     allow_reuse_port = False
 
-    def __init__(self, address: tuple[str, int], ingestor: Ingestor, max_request_bytes: int) -> None:
+    def __init__(self, address: tuple[str, int], ingestor: Ingestor, max_request_bytes: int,
+                 cors_origins: tuple[str, ...] = ()) -> None:
         self.address_family = address_family(address[0])
         self.ingestor = ingestor
         self.max_request_bytes = max_request_bytes
+        self.cors_origins = frozenset(cors_origins)
         super().__init__(address, OtlpRequestHandler)
+
+    def origin_allowed(self, origin: str) -> bool:
+        return origin in self.cors_origins or "*" in self.cors_origins
 
 
 class OtlpRequestHandler(BaseHTTPRequestHandler):
@@ -71,6 +76,8 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         signal = ROUTES.get(path)
         media = MEDIA_TYPES.get(self.headers.get_content_type())
         reply_json = media is not PayloadFormat.PROTOBUF
+        if not self._cross_origin_allowed():
+            return
         if signal is None:
             self.close_connection = True  # body left unread
             self._reply_error(HTTPStatus.NOT_FOUND, f"no OTLP endpoint at {path}; use {', '.join(ROUTES)}",
@@ -89,6 +96,22 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
             return
         self._reply_ok(result, signal, reply_json)
 
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """CORS preflight of a browser-side exporter: answered only for allowed origins."""
+        self._cors_headers = {}
+        origin = self.headers.get("Origin")
+        if self.path.split("?", 1)[0] not in ROUTES:
+            self._reply_error(HTTPStatus.NOT_FOUND, "no OTLP endpoint here", "NOT_FOUND", True)
+        elif not origin or not self.server.origin_allowed(origin):
+            self._reply_error(HTTPStatus.FORBIDDEN, f"origin {origin!r} is not allowed; start Tracepane with "
+                              "--allow-origin ORIGIN to accept a browser exporter", "PERMISSION_DENIED", True)
+        else:
+            requested = self.headers.get("Access-Control-Request-Headers", "content-type, content-encoding")
+            self._send(HTTPStatus.NO_CONTENT, b"", True, {
+                "Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": requested, "Access-Control-Max-Age": "86400"})
+
     def do_GET(self) -> None:  # noqa: N802
         self._method_not_allowed()
 
@@ -98,6 +121,21 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._reply_error(HTTPStatus.METHOD_NOT_ALLOWED, "OTLP/HTTP takes POST", "UNIMPLEMENTED",
                           True, extra_headers={"Allow": "POST"})
+
+    def _cross_origin_allowed(self) -> bool:
+        """A request from a web page (it carries Origin) is served only for allowed origins,
+        so no page the developer happens to visit can write into their traces."""
+        self._cors_headers = {}
+        origin = self.headers.get("Origin")
+        if origin is None:  # SDK exporters and other non-browser clients
+            return True
+        if self.server.origin_allowed(origin):
+            self._cors_headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+            return True
+        self.close_connection = True  # body left unread
+        self.server.ingestor.note_failed_request()
+        self._reply_error(HTTPStatus.FORBIDDEN, f"origin {origin!r} is not allowed", "PERMISSION_DENIED", True)
+        return False
 
     def _read_wire_body(self, media: PayloadFormat | None) -> bytes:
         """The body as the ingestor wants it: read within limits, checked, decompressed."""
@@ -163,7 +201,7 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json" if as_json else "application/x-protobuf")
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in {**getattr(self, "_cors_headers", {}), **(headers or {})}.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
@@ -193,11 +231,11 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def start_http_server(ingestor: Ingestor, host: str, port: int, *,
-                      max_request_bytes: int) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
+def start_http_server(ingestor: Ingestor, host: str, port: int, *, max_request_bytes: int,
+                      cors_origins: tuple[str, ...] = ()) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
     """Start serving on a thread; return the server, the bound port and a stop function."""
     try:
-        server = OtlpHttpServer((host, port), ingestor, max_request_bytes)
+        server = OtlpHttpServer((host, port), ingestor, max_request_bytes, cors_origins)
     except OSError as exc:
         raise PortInUse(f"cannot listen for OTLP/HTTP on {host_port(host, port)}: "
                         f"{describe_bind_error(exc, port)}") from None
