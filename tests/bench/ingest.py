@@ -1,0 +1,588 @@
+"""Ingest benchmark: how fast `tracepane serve` stores GenAI spans, end to end, against a floor.
+
+Run by hand (not a pytest test):
+
+    .venv/bin/python tests/bench/ingest.py [--spans 50000] [--batch 512] [--concurrency 2] [--seed 1]
+
+It generates agent-shaped GenAI traces deterministically, serializes them up front into OTLP
+`ExportTraceServiceRequest` bodies of `--batch` spans, starts `tracepane serve` on loopback
+port 0 with a fresh database, and sends every body with `--concurrency` threads over
+OTLP/gRPC, then (a fresh span set) over OTLP/HTTP protobuf. The receiver acknowledges only
+after commit, so the time from the first send to the last acknowledgement is the time to
+store the spans; `tracepane stats` before and after proves they were all stored.
+
+The floor is what plain Python does with the same bodies and no receiver: decode each
+request, build one row per span (ids, name, times, status, attributes as a JSON object) and
+insert the request's rows with one `executemany` into a fresh SQLite file (WAL,
+synchronous=NORMAL), one transaction per request; median of 3 runs, interleaved with the
+transports so that a noisy neighbour on a shared machine weighs on both.
+
+Prints one JSON line per measurement, then a summary. Exit code 1 if a request failed or a
+span was lost, else 0. The goals beside the ratios are printed, not enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import queue
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+HOST = "127.0.0.1"
+GRPC_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+# Longer than the receiver's own commit wait (30 s), so a slow commit shows up as its 503 /
+# UNAVAILABLE answer rather than as a client timeout.
+REQUEST_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 60.0
+# Pause after each transport: the receiver checkpoints its WAL once idle for 0.5 s, and that
+# checkpoint should not overlap the next measurement.
+SETTLE_S = 2.0
+FLOOR_RUNS = 3
+GOALS = {"grpc": 0.70, "http": 0.55}  # minimum ratio to the floor; printed, not enforced
+LABELS = {"grpc": "OTLP/gRPC", "http": "OTLP/HTTP protobuf", "floor": "floor"}
+
+# --- the workload: agent-shaped GenAI traces ------------------------------------------------
+
+BASE_TIME_NS = 1_760_000_000_000_000_000  # a fixed start, so that the bodies are reproducible
+MS = 1_000_000
+SERVICE_NAME = "support-agent"
+AGENT_SCOPE = ("opentelemetry.instrumentation.openai_agents", "0.1.0")
+WORDS = (
+    "the order shipping refund customer account invoice delivery address payment card warehouse "
+    "status update request policy return item package tracking number week days late damaged "
+    "replacement store credit email confirm check please thanks could you help me with my latest "
+    "which when where why how was is are will should would can not yet already today tomorrow"
+).split()
+SYSTEM_PROMPT = (
+    "You are a customer support agent for an online store. Look up orders, shipments and refunds "
+    "with the tools before answering; never invent an order number, a date or an amount."
+)
+TOOLS = ("lookup_order", "track_shipment", "issue_refund", "search_policy")
+
+# Attribute values are scalars only: the floor reads them with `getattr(value, WhichOneof(...))`
+# and `json.dumps`, which an ArrayValue would not survive.
+Attributes = dict[str, str | bool | int | float]
+
+
+@dataclass(frozen=True)
+class SpanSet:
+    """Serialized export requests, and what they hold."""
+
+    bodies: list[bytes]
+    spans: int
+    traces: int
+    attribute_bytes: int  # protobuf size of all spans' attributes
+
+    @property
+    def body_bytes(self) -> int:
+        return sum(map(len, self.bodies))
+
+
+def _words(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choices(WORDS, k=rng.randint(low, high)))
+
+
+def _set_attributes(span: Span, attributes: Attributes) -> None:
+    for key, value in attributes.items():
+        any_value = span.attributes.add(key=key).value
+        if isinstance(value, bool):  # before int: bool is an int
+            any_value.bool_value = value
+        elif isinstance(value, int):
+            any_value.int_value = value
+        elif isinstance(value, float):
+            any_value.double_value = value
+        else:
+            any_value.string_value = value
+
+
+def _new_span(rng: random.Random, trace_id: bytes, parent_id: bytes, name: str, kind: int,
+              start_ns: int, duration_ns: int, attributes: Attributes) -> Span:
+    span = Span(trace_id=trace_id, span_id=rng.randbytes(8), parent_span_id=parent_id, name=name, kind=kind,
+                start_time_unix_nano=start_ns, end_time_unix_nano=start_ns + duration_ns)
+    _set_attributes(span, attributes)
+    return span
+
+
+def _chat_span(rng: random.Random, trace_id: bytes, parent_id: bytes, start_ns: int,
+               history: list[dict], final: bool) -> Span:
+    """A `chat gpt-4o-mini` call: the whole conversation so far in, a tool call or the answer out."""
+    if final:
+        output = {"role": "assistant", "parts": [{"type": "text", "content": _words(rng, 10, 35)}],
+                  "finish_reason": "stop"}
+    else:
+        call = {"type": "tool_call", "id": f"call_{rng.randbytes(12).hex()}", "name": rng.choice(TOOLS),
+                "arguments": {"order_id": f"A{rng.randint(100000, 999999)}"}}
+        output = {"role": "assistant", "parts": [call], "finish_reason": "tool_call"}
+    input_tokens = 40 * len(history) + rng.randint(150, 400)
+    output_tokens = rng.randint(15, 120)
+    attributes: Attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.request.temperature": rng.choice((0.0, 0.2, 0.7)),
+        "gen_ai.request.max_tokens": 1024,
+        "gen_ai.response.id": f"chatcmpl-{rng.randbytes(15).hex()}",
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+        "gen_ai.usage.cache_read.input_tokens": rng.choice((0, 0, 128, 256)),
+        "gen_ai.input.messages": json.dumps(history),
+        "gen_ai.output.messages": json.dumps([output]),
+        "server.address": "api.openai.com",
+        "server.port": 443,
+        # OpenInference-style keys, as a second instrumentation on the same call would add
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "gpt-4o-mini-2024-07-18",
+        "llm.token_count.prompt": input_tokens,
+        "llm.token_count.completion": output_tokens,
+        "llm.token_count.total": input_tokens + output_tokens,
+    }
+    history.append(output)
+    return _new_span(rng, trace_id, parent_id, "chat gpt-4o-mini", Span.SPAN_KIND_CLIENT, start_ns,
+                     rng.randint(300, 2500) * MS, attributes)
+
+
+def _tool_span(rng: random.Random, trace_id: bytes, parent_id: bytes, start_ns: int,
+               history: list[dict]) -> Span:
+    """Runs the tool call the last chat asked for, and adds its result to the conversation."""
+    call = history[-1]["parts"][0]
+    result = {"status": rng.choice(("shipped", "delivered", "pending", "refunded")), "note": _words(rng, 3, 8)}
+    history.append({"role": "tool", "parts": [{"type": "tool_call_response", "id": call["id"], "response": result}]})
+    attributes: Attributes = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call["name"],
+        "gen_ai.tool.type": "function",
+        "gen_ai.tool.call.id": call["id"],
+        "gen_ai.tool.call.arguments": json.dumps(call["arguments"]),
+        "gen_ai.tool.call.result": json.dumps(result),
+        "openinference.span.kind": "TOOL",
+    }
+    span = _new_span(rng, trace_id, parent_id, f"execute_tool {call['name']}", Span.SPAN_KIND_INTERNAL, start_ns,
+                     rng.randint(5, 400) * MS, attributes)
+    if rng.random() < 0.02:  # the occasional failing tool, so some traces carry an error
+        span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="upstream timed out"))
+    return span
+
+
+def _agent_trace(rng: random.Random, start_ns: int) -> list[Span]:
+    """One agent run, ~8 spans: `invoke_agent` root; 2-4 rounds of chat + tool; a final chat.
+
+    Spans are listed in the order they end, children before the root, as an SDK exports them.
+    """
+    trace_id, root_id = rng.randbytes(16), rng.randbytes(8)
+    question = f"Hi, {_words(rng, 6, 14)}? My order is A{rng.randint(100000, 999999)}."
+    history: list[dict] = [{"role": "system", "parts": [{"type": "text", "content": SYSTEM_PROMPT}]},
+                           {"role": "user", "parts": [{"type": "text", "content": question}]}]
+    children: list[Span] = []
+    clock = start_ns + rng.randint(1, 5) * MS
+    for _ in range(rng.randint(2, 4)):
+        chat = _chat_span(rng, trace_id, root_id, clock, history, final=False)
+        tool = _tool_span(rng, trace_id, root_id, chat.end_time_unix_nano + rng.randint(1, 3) * MS, history)
+        children += [chat, tool]
+        clock = tool.end_time_unix_nano + rng.randint(1, 3) * MS
+    children.append(_chat_span(rng, trace_id, root_id, clock, history, final=True))
+    root = Span(trace_id=trace_id, span_id=root_id, name=f"invoke_agent {SERVICE_NAME}", kind=Span.SPAN_KIND_INTERNAL,
+                start_time_unix_nano=start_ns, end_time_unix_nano=children[-1].end_time_unix_nano + 2 * MS)
+    _set_attributes(root, {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.agent.name": SERVICE_NAME,
+        "gen_ai.agent.id": "asst_5j66UpCpwteGg4YSxUnt7lPY",
+        "gen_ai.conversation.id": f"conv_{rng.randbytes(12).hex()}",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "openinference.span.kind": "AGENT",
+        "session.id": rng.randbytes(8).hex(),
+        "user.id": f"user-{rng.randint(1, 5000)}",
+        "input.value": question,
+    })
+    return [*children, root]
+
+
+def _spans(rng: random.Random) -> Iterator[Span]:
+    """An endless stream of agent traces, each starting a little after the previous one."""
+    start_ns = BASE_TIME_NS
+    while True:
+        yield from _agent_trace(rng, start_ns)
+        start_ns += rng.randint(50, 2000) * MS
+
+
+def _export_request(spans: list[Span]) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    for key, value in (("service.name", SERVICE_NAME), ("telemetry.sdk.language", "python"),
+                       ("telemetry.sdk.name", "opentelemetry"), ("telemetry.sdk.version", "1.38.0")):
+        resource_spans.resource.attributes.add(key=key).value.string_value = value
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name, scope_spans.scope.version = AGENT_SCOPE
+    scope_spans.spans.extend(spans)
+    return request
+
+
+def build_span_set(rng: random.Random, span_count: int, batch: int) -> SpanSet:
+    """`span_count` spans (the last trace may be cut short) in requests of `batch` spans."""
+    stream = _spans(rng)
+    bodies: list[bytes] = []
+    trace_ids: set[bytes] = set()
+    attribute_bytes = 0
+    for first in range(0, span_count, batch):
+        spans = [next(stream) for _ in range(min(batch, span_count - first))]
+        trace_ids.update(span.trace_id for span in spans)
+        attribute_bytes += sum(kv.ByteSize() for span in spans for kv in span.attributes)
+        bodies.append(_export_request(spans).SerializeToString())
+    return SpanSet(bodies=bodies, spans=span_count, traces=len(trace_ids), attribute_bytes=attribute_bytes)
+
+
+# --- the receiver under test ------------------------------------------------------------------
+
+
+class ReceiverProcess:
+    """`tracepane serve` on loopback port 0, as a subprocess; ports read from its banner."""
+
+    def __init__(self, tracepane: str, db: Path, stderr_log: Path) -> None:
+        self.stderr_log = stderr_log
+        self._stderr = stderr_log.open("w")
+        self.proc = subprocess.Popen(
+            [tracepane, "serve", "--db", str(db), "--host", HOST, "--grpc-port", "0", "--http-port", "0"],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        # A thread drains stdout, so that reading the banner can time out and the final
+        # "stopped: …" line is kept.
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        self.grpc_port, self.http_port = self._read_banner()
+
+    def _read_stdout(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _read_banner(self) -> tuple[int, int]:
+        grpc_port = http_port = 0
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                self.stop()
+                raise RuntimeError(f"tracepane serve exited with code {self.proc.returncode} before listening:\n"
+                                   f"{self.stderr_text()}")
+            label, _, address = line.strip().partition(" ")
+            if label == "OTLP/gRPC":
+                grpc_port = int(address.strip().rsplit(":", 1)[1])
+            elif label == "OTLP/HTTP":
+                http_port = int(address.strip().rsplit(":", 1)[1])
+            elif label == "database":
+                if grpc_port and http_port:
+                    return grpc_port, http_port
+                break
+        self.stop()
+        raise RuntimeError(f"tracepane serve did not print both ports within {STARTUP_TIMEOUT_S:g} s:\n"
+                           f"{self.stderr_text()}")
+
+    def stderr_text(self) -> str:
+        return self.stderr_log.read_text().strip()
+
+    def stop(self) -> str:
+        """SIGINT (the receiver writes what it has, then exits), by PID; return its last words."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._stderr.close()
+        lines = []
+        while True:
+            try:
+                line = self._lines.get(timeout=5)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            lines.append(line.strip())
+        return lines[-1] if lines else ""
+
+
+def stored_spans(tracepane: str, db: Path) -> int:
+    out = subprocess.run([tracepane, "stats", "--json", "--db", str(db)], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    return json.loads(out)["spans"]
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+# Sends one request body; returns the response body, raises on anything but success.
+Sender = Callable[[bytes], bytes]
+
+
+class RequestFailed(Exception):
+    pass
+
+
+def grpc_sender(channel: grpc.Channel) -> Sender:
+    # No serializers: the pre-serialized body goes out as is and the response comes back as bytes.
+    export = channel.unary_unary(GRPC_EXPORT_METHOD)
+
+    def send(body: bytes) -> bytes:
+        try:
+            return export(body, timeout=REQUEST_TIMEOUT_S)
+        except grpc.RpcError as exc:
+            raise RequestFailed(f"gRPC {exc.code().name}: {exc.details()}") from exc
+
+    return send
+
+
+class HttpSender:
+    """One keep-alive HTTP/1.1 connection, for one thread."""
+
+    HEADERS = {"Content-Type": "application/x-protobuf"}
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+        self.connection.connect()  # outside the timed part
+
+    def __call__(self, body: bytes) -> bytes:
+        try:
+            self.connection.request("POST", "/v1/traces", body=body, headers=self.HEADERS)
+            response = self.connection.getresponse()
+            payload = response.read()  # read it all, or the connection cannot be reused
+        except (OSError, http.client.HTTPException) as exc:
+            self.connection.close()  # the next request reconnects
+            raise RequestFailed(f"HTTP {type(exc).__name__}: {exc}") from exc
+        if response.status != 200:
+            raise RequestFailed(f"HTTP {response.status}: {payload[:200]!r}")
+        return payload
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass
+class Tally:
+    """What one sending thread saw."""
+
+    first_send: float = float("inf")
+    last_ack: float = float("-inf")
+    acknowledged: int = 0
+    failed: int = 0
+    rejected_spans: int = 0  # reported in partial_success
+    errors: list[str] = field(default_factory=list)
+
+
+def _send_until_empty(send: Sender, work: queue.SimpleQueue[bytes], tally: Tally) -> None:
+    while True:  # bounded: the queue only empties
+        try:
+            body = work.get_nowait()
+        except queue.Empty:
+            return
+        started = time.perf_counter()
+        tally.first_send = min(tally.first_send, started)
+        try:
+            response = send(body)
+        except RequestFailed as exc:
+            tally.failed += 1
+            if len(tally.errors) < 3:
+                tally.errors.append(str(exc))
+            continue
+        tally.last_ack = time.perf_counter()
+        tally.acknowledged += 1
+        tally.rejected_spans += ExportTraceServiceResponse.FromString(response).partial_success.rejected_spans
+
+
+def send_all(bodies: list[bytes], senders: list[Sender]) -> tuple[float, Tally]:
+    """Send every body, one thread per sender; return seconds from first send to last ack, and the sum."""
+    work: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    for body in bodies:
+        work.put(body)
+    tallies = [Tally() for _ in senders]
+    threads = [threading.Thread(target=_send_until_empty, args=(send, work, tally), daemon=True)
+               for send, tally in zip(senders, tallies, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        # Each request has its own timeout; this bounds the whole in case one hangs regardless.
+        thread.join(REQUEST_TIMEOUT_S * (len(bodies) + 1))
+    total = Tally(first_send=min(t.first_send for t in tallies), last_ack=max(t.last_ack for t in tallies),
+                  acknowledged=sum(t.acknowledged for t in tallies), failed=sum(t.failed for t in tallies),
+                  rejected_spans=sum(t.rejected_spans for t in tallies),
+                  errors=[e for t in tallies for e in t.errors][:3])
+    total.failed += len(bodies) - total.acknowledged - total.failed  # any a stuck thread never sent
+    seconds = total.last_ack - total.first_send if total.acknowledged else 0.0
+    return seconds, total
+
+
+def measure_transport(transport: str, span_set: SpanSet, senders: list[Sender], tracepane: str,
+                      db: Path) -> dict:
+    before = stored_spans(tracepane, db)
+    seconds, tally = send_all(span_set.bodies, senders)
+    stored = stored_spans(tracepane, db) - before
+    return {"measurement": transport, "spans": span_set.spans, "requests": len(span_set.bodies),
+            "seconds": round(seconds, 4), "spans_per_s": round(span_set.spans / seconds) if seconds else 0,
+            "failed_requests": tally.failed, "rejected_spans": tally.rejected_spans,
+            "stored": stored, "loss": span_set.spans - stored, "errors": tally.errors}
+
+
+# --- the floor -------------------------------------------------------------------------------------
+
+FLOOR_SCHEMA = """
+CREATE TABLE spans (
+    trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, name TEXT NOT NULL,
+    start_time_unix_nano INTEGER NOT NULL, end_time_unix_nano INTEGER NOT NULL,
+    status_code INTEGER NOT NULL, attributes TEXT NOT NULL,
+    PRIMARY KEY (trace_id, span_id))
+"""
+FLOOR_INSERT = "INSERT OR IGNORE INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _floor_rows(body: bytes) -> list[tuple]:
+    request = ExportTraceServiceRequest.FromString(body)
+    return [(span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name,
+             span.start_time_unix_nano, span.end_time_unix_nano, span.status.code,
+             json.dumps({kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in span.attributes}))
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans]
+
+
+def measure_floor(run: int, span_set: SpanSet, db: Path) -> dict:
+    """Decode + insert in plain Python, no receiver: the speed the receiver is held to."""
+    connection = sqlite3.connect(db, isolation_level=None)  # transactions are explicit
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute(FLOOR_SCHEMA)
+        started = time.perf_counter()
+        for body in span_set.bodies:
+            rows = _floor_rows(body)
+            connection.execute("BEGIN")
+            connection.executemany(FLOOR_INSERT, rows)
+            connection.execute("COMMIT")
+        seconds = time.perf_counter() - started
+        stored = connection.execute("SELECT count(*) FROM spans").fetchone()[0]
+    finally:
+        connection.close()
+    return {"measurement": "floor", "run": run, "spans": span_set.spans, "seconds": round(seconds, 4),
+            "spans_per_s": round(span_set.spans / seconds), "stored": stored, "loss": span_set.spans - stored}
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def _emit(result: dict) -> dict:
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def _summary(workload: dict, transports: dict[str, dict], floor: float) -> list[str]:
+    lines = [f"ingest: {workload['spans']:,} spans ({workload['traces']:,} traces) in {workload['requests']} "
+             f"requests of {workload['batch']}, {workload['attribute_bytes_per_span']} B of attributes per span, "
+             f"concurrency {workload['concurrency']}",
+             f"  {LABELS['floor']:<20} {floor:>9,.0f} spans/s   (decode + executemany, median of {FLOOR_RUNS})"]
+    for transport, result in transports.items():
+        ratio = result["spans_per_s"] / floor
+        goal = GOALS[transport]
+        verdict = "meets" if ratio >= goal else "below"
+        lines.append(f"  {LABELS[transport]:<20} {result['spans_per_s']:>9,} spans/s   {ratio:.2f} x floor "
+                     f"(goal >= {goal:.2f}: {verdict})   loss {result['loss']}, failed requests "
+                     f"{result['failed_requests']}")
+    return lines
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=50_000, help="spans per transport (default 50000)")
+    parser.add_argument("--batch", type=int, default=512, help="spans per export request (default 512)")
+    parser.add_argument("--concurrency", type=int, default=2, help="sending threads (default 2)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the span generator (default 1)")
+    args = parser.parse_args()
+    if min(args.spans, args.batch, args.concurrency) < 1:
+        parser.error("--spans, --batch and --concurrency must be at least 1")
+    return args
+
+
+def _find_tracepane() -> str:
+    beside_python = Path(sys.executable).parent / "tracepane"
+    found = str(beside_python) if beside_python.exists() else shutil.which("tracepane")
+    if not found:
+        sys.exit("ingest bench: no `tracepane` command beside this Python or on PATH")
+    return found
+
+
+def main() -> int:
+    args = _parse_args()
+    tracepane = _find_tracepane()
+    rng = random.Random(args.seed)
+    # One generator for both sets: the second continues the stream, so its ids are new and
+    # each transport's spans are counted on their own.
+    span_sets = {transport: build_span_set(rng, args.spans, args.batch) for transport in ("grpc", "http")}
+    first = span_sets["grpc"]
+    workload = _emit({"measurement": "workload", "spans": first.spans, "traces": first.traces,
+                      "requests": len(first.bodies), "batch": args.batch, "concurrency": args.concurrency,
+                      "attribute_bytes_per_span": round(first.attribute_bytes / first.spans),
+                      "body_bytes_per_span": round(first.body_bytes / first.spans), "seed": args.seed})
+    floors: list[dict] = []
+    transports: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="tracepane-bench-") as tmp:
+        tmp_dir = Path(tmp)
+        db = tmp_dir / "bench.db"
+        receiver = ReceiverProcess(tracepane, db, tmp_dir / "serve.stderr")
+        try:
+            floors.append(_emit(measure_floor(1, first, tmp_dir / "floor-1.db")))
+            channel = grpc.insecure_channel(f"{HOST}:{receiver.grpc_port}", options=[
+                ("grpc.max_send_message_length", 64 * 2**20), ("grpc.max_receive_message_length", 64 * 2**20)])
+            grpc.channel_ready_future(channel).result(timeout=STARTUP_TIMEOUT_S)  # connect outside the timing
+            try:
+                senders = [grpc_sender(channel)] * args.concurrency  # one channel, requests multiplexed
+                transports["grpc"] = _emit(measure_transport("grpc", span_sets["grpc"], senders, tracepane, db))
+            finally:
+                channel.close()
+            time.sleep(SETTLE_S)
+            floors.append(_emit(measure_floor(2, first, tmp_dir / "floor-2.db")))
+            http_senders = [HttpSender(receiver.http_port) for _ in range(args.concurrency)]
+            try:
+                transports["http"] = _emit(measure_transport("http", span_sets["http"], http_senders, tracepane, db))
+            finally:
+                for sender in http_senders:
+                    sender.close()
+            time.sleep(SETTLE_S)
+            floors.append(_emit(measure_floor(3, first, tmp_dir / "floor-3.db")))
+        finally:
+            last_words = receiver.stop()
+            stderr = receiver.stderr_text()
+        print(f"receiver: {last_words}" + (f"\nreceiver stderr:\n{stderr}" if stderr else ""), flush=True)
+
+    floor = statistics.median(result["spans_per_s"] for result in floors)
+    for line in _summary(workload, transports, floor):
+        print(line)
+    trouble = [f"{LABELS[t]}: {r['failed_requests']} failed requests, {r['loss']} spans lost"
+               for t, r in transports.items() if r["failed_requests"] or r["loss"]]
+    trouble += [f"floor run {r['run']}: {r['loss']} spans lost" for r in floors if r["loss"]]
+    print("result: " + ("; ".join(trouble) if trouble else "OK, every request acknowledged, no span lost"))
+    return 1 if trouble else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
