@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-origin", action="append", default=default, metavar="ORIGIN",
                        help="let web pages from ORIGIN (e.g. http://localhost:5173) export here; repeatable "
                             "(env TRACEPANE_CORS_ORIGINS, comma-separated; default: none)")
+        p.add_argument("--no-content", action="store_true", default=default if suppress else False,
+                       help="store spans, tokens and costs but no prompts, completions or tool arguments "
+                            "(env TRACEPANE_STORE_CONTENT=false)")
+        p.add_argument("--price-file", default=default, metavar="PATH",
+                       help="TOML prices that override or add models (default: price_overrides.toml beside "
+                            "the database)")
         p.add_argument("--json", action="store_true", default=default if suppress else False,
                        help="machine-readable output (keys documented in the README)")
         return p
@@ -81,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("show", cmd_show, "one trace's spans (and log records)")
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")
+    add("reprice", cmd_reprice, "recompute stored costs after prices change (bundled data or your price file)")
     return parser
 
 
@@ -108,7 +115,8 @@ def _config(args: argparse.Namespace):
     from receiver.config import ReceiverConfig
 
     return ReceiverConfig.resolve(db_path=args.db, host=args.host, grpc_port=args.grpc_port,
-                                  http_port=args.http_port, cors_origins=args.allow_origin)
+                                  http_port=args.http_port, cors_origins=args.allow_origin,
+                                  store_content=False if args.no_content else None, price_file=args.price_file)
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -217,6 +225,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
         _print_json(stats_json(stats, str(db_path)))
     else:
         print(stats_text(stats, str(db_path)))
+    return EXIT_OK
+
+
+def cmd_reprice(args: argparse.Namespace) -> int:
+    from receiver.errors import ReceiverError
+    from receiver.genai.pricing import PriceBook, PriceFileError
+    from receiver.storage.reprice import reprice
+
+    config = _config(args)
+    if not config.db_path.exists():
+        raise CommandFailed(f"no database at {config.db_path}")
+    try:
+        book = PriceBook(config.price_file if config.price_file and config.price_file.exists() else None)
+        result = reprice(config.db_path, book)
+    except (PriceFileError, ReceiverError) as exc:
+        raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"spans_priced": result.spans_priced, "spans_changed": result.spans_changed,
+                     "traces_updated": result.traces_updated})
+    else:
+        print(f"{result.spans_priced} spans priced; {result.spans_changed} costs changed in "
+              f"{result.traces_updated} traces")
     return EXIT_OK
 
 

@@ -20,6 +20,15 @@ def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:
         "duration_ms": ns_to_ms(trace.duration_ns),
         "span_count": trace.span_count,
         "error_count": trace.error_count,
+        "input_tokens": trace.input_tokens,
+        "output_tokens": trace.output_tokens,
+        "cache_read_tokens": trace.cache_read_tokens,
+        "cache_write_tokens": trace.cache_write_tokens,
+        "cost_usd": trace.cost_usd,
+        "llm_calls": trace.llm_calls,
+        "unpriced_calls": trace.unpriced_calls,
+        "models": trace.models,
+        "session_id": trace.session_id,
     }
 
 
@@ -61,7 +70,14 @@ def span_json(span: StoredSpan) -> dict[str, Any]:
         "dropped_events_count": span.dropped_events_count,
         "dropped_links_count": span.dropped_links_count,
         "resource": plain_attributes(span.resource.attributes),
+        **{key: value for key, value in span.genai.items() if key != "genai_extras"},
+        "genai_extras": span.genai.get("genai_extras") or {},
+        **{key: span.content.get(key) for key in CONTENT_KEYS},
     }
+
+
+CONTENT_KEYS = ("input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
+                "tool_result")
 
 
 def log_json(record: StoredLog) -> dict[str, Any]:

@@ -42,6 +42,10 @@ class ReceiverConfig:
     write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
     # Web origins whose pages may export here (browser-side OTLP exporters); none by default.
     cors_origins: tuple[str, ...] = ()
+    # False: keep spans, tokens and costs but no prompts, completions or tool arguments.
+    store_content: bool = True
+    # User prices (TOML) that override or add models; default: price_overrides.toml beside the database.
+    price_file: Path | None = None
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
@@ -62,6 +66,8 @@ class ReceiverConfig:
         if "cors_origins" in values:
             values["cors_origins"] = tuple(values["cors_origins"])
         values["db_path"] = Path(values["db_path"]).expanduser()
+        price_file = values.get("price_file") or values["db_path"].parent / "price_overrides.toml"
+        values["price_file"] = Path(price_file).expanduser()
         return cls(**values)
 
 
@@ -100,7 +106,18 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "batch_spans": _positive_int,
     "write_timeout_s": _positive_float,
     "cors_origins": lambda raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
+    "store_content": lambda raw: _boolean(raw),
+    "price_file": Path,
 }
+
+
+def _boolean(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
 
 
 def _parse(name: str, raw: str) -> Any:

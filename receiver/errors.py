@@ -38,6 +38,10 @@ class StoreClosed(ReceiverError):
     """The writer has been closed; no more writes are accepted."""
 
 
+class ConfigError(ReceiverError):
+    """A setting or settings file is unusable (e.g. a malformed price file)."""
+
+
 class PortInUse(ReceiverError):
     """A listening port could not be bound."""
 

@@ -8,6 +8,7 @@ disk. Transports deal only with the wire (content types, compression, sizes, sta
 from __future__ import annotations
 
 import enum
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from receiver.errors import AtCapacity, BadPayload, ReceiverError
+from receiver.genai.analyser import SpanAnalyser
 from receiver.otlp.decode_logs import decode_export_logs_request
 from receiver.otlp.decode_metrics import decode_export_metrics_request
 from receiver.otlp.decode_traces import decode_export_trace_request
@@ -66,14 +68,19 @@ class IngestCounters:
 
 
 class Ingestor:
-    def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float) -> None:
+    def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float,
+                 analyser: SpanAnalyser | None = None) -> None:
         self._writer = writer
+        self._decoders = dict(_DECODERS)
+        if analyser is not None:  # spans get their GenAI fields, cost and content at ingestion
+            self._decoders[Signal.TRACES] = (ExportTraceServiceRequest,
+                                             functools.partial(decode_export_trace_request, analyser=analyser))
         self._write_timeout_s = write_timeout_s
         self._changed = threading.Condition()
         self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
 
     def export(self, signal: Signal, body: bytes, payload_format: PayloadFormat) -> IngestResult:
-        message_type, decode = _DECODERS[signal]
+        message_type, decode = self._decoders[signal]
         try:
             batch = decode(_parse(body, payload_format, message_type))
             if batch.size:

@@ -47,13 +47,23 @@ SPAN_COLUMNS = (
     "end_time_unix_nano", "status_code", "status_message", "trace_state", "flags", "attributes",
     "events", "links", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
     "service_name", "resource_id", "scope_id",
+    # the canonical GenAI fields (receiver.genai), added by migration m003
+    "operation", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "temperature", "top_p", "seed",
+    "max_tokens", "finish_reasons", "response_id", "tool_name", "tool_call_id", "is_streaming",
+    "agent_name", "session_id", "user_id", "ttft_ms", "error_type", "display_name", "genai_extras",
+    "cost_usd", "cost_breakdown", "duplicate_of",
 )
-
-
+GENAI_FIELDS = SPAN_COLUMNS[SPAN_COLUMNS.index("operation"):]
+GENAI_JSON_FIELDS = frozenset({"finish_reasons", "genai_extras", "cost_breakdown"})
+CONTENT_COLUMNS = (
+    "trace_id", "span_id", "input_messages", "output_messages", "system_instructions", "tool_definitions",
+    "tool_arguments", "tool_result",
+)
 LOG_COLUMNS = (
     "log_id", "trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity_number",
     "severity_text", "event_name", "body", "attributes", "dropped_attributes_count", "flags",
-    "service_name", "resource_id", "scope_id",
+    "service_name", "resource_id", "scope_id", "response_id",
 )
 METRIC_POINT_COLUMNS = (
     "point_id", "name", "description", "unit", "kind", "aggregation_temporality", "is_monotonic",
@@ -72,6 +82,7 @@ class WriteBatch:
     resources: tuple[ResourceRecord, ...] = ()
     scopes: tuple[ScopeRecord, ...] = ()
     span_rows: tuple[tuple, ...] = ()
+    content_rows: tuple[tuple, ...] = ()  # CONTENT_COLUMNS: prompts and completions, apart
     log_rows: tuple[tuple, ...] = ()
     metric_rows: tuple[tuple, ...] = ()
     trace_ids: frozenset[str] = frozenset()  # traces the spans or log records belong to
@@ -133,6 +144,12 @@ class StoredSpan:
     service_name: str | None
     resource: StoredResource
     scope: StoredScope
+    # canonical GenAI fields by name (GENAI_FIELDS), JSON ones parsed; cost_usd, cost_breakdown
+    # and duplicate_of among them
+    genai: dict[str, Any] = field(default_factory=dict)
+    # input_messages, output_messages, system_instructions, tool_definitions, tool_arguments,
+    # tool_result: parsed, only those present
+    content: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration_ns(self) -> int:
@@ -228,6 +245,16 @@ class TraceSummary:
     span_count: int
     error_count: int
     updated_unix_nano: int
+    # usage over the trace's model calls, each counted once (duplicates left out); None = unknown
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_usd: float | None = None
+    llm_calls: int = 0
+    unpriced_calls: int = 0  # model calls with usage but no known price
+    models: list[str] = field(default_factory=list)
+    session_id: str | None = None
 
     @property
     def duration_ns(self) -> int:

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from receiver.config import ReceiverConfig
+from receiver.errors import ConfigError
 from receiver.events import Subscriber, Subscribers
+from receiver.genai.analyser import SpanAnalyser
+from receiver.genai.pricing import PriceFileError
 from receiver.ingest import IngestCounters, Ingestor
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
@@ -58,7 +61,12 @@ class Receiver:
                                 subscribers=self._subscribers)
             writer.start()
             stack.callback(writer.close)
-            ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s)
+            price_file = cfg.price_file if cfg.price_file and cfg.price_file.exists() else None
+            try:
+                analyser = SpanAnalyser(price_file=price_file, store_content=cfg.store_content)
+            except PriceFileError as exc:
+                raise ConfigError(str(exc)) from None
+            ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s, analyser=analyser)
             grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
                                                        max_message_bytes=cfg.max_request_bytes)
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())

@@ -17,7 +17,7 @@ from receiver.otlp.values import (
     content_id,
     decode_resource,
     decode_scope,
-    encode_attributes,
+    stored_attributes,
     typed_any_value,
 )
 from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
@@ -65,6 +65,8 @@ def _log_row(record: LogRecord, resource: ResourceRecord, scope_id: int) -> tupl
     """One record in `records.LOG_COLUMNS` order. The id is a content hash, so a record an
     exporter sends twice is stored once."""
     trace_id, span_id = record.trace_id, record.span_id
+    attributes = stored_attributes(record.attributes)
+    response_id = attributes.get("gen_ai.response.id") if isinstance(attributes, dict) else None
     return (
         content_id(record.SerializeToString(deterministic=True), resource.resource_id.to_bytes(8, "big", signed=True),
                    scope_id.to_bytes(8, "big", signed=True)),
@@ -76,10 +78,11 @@ def _log_row(record: LogRecord, resource: ResourceRecord, scope_id: int) -> tupl
         record.severity_text,
         record.event_name,
         JSON.encode(typed_any_value(record.body)) if record.HasField("body") else "null",
-        encode_attributes(record.attributes),
+        JSON.encode(attributes) if record.attributes else "{}",
         record.dropped_attributes_count,
         record.flags,
         resource.service_name,
         resource.resource_id,
         scope_id,
+        response_id if isinstance(response_id, str) else None,  # joins records that lost their span ids
     )

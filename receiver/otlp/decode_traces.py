@@ -1,8 +1,9 @@
 """`ExportTraceServiceRequest` -> `WriteBatch`. Pure functions, no I/O.
 
 Each span becomes one tuple in the column order of the `spans` table
-(`records.SPAN_COLUMNS`), with its attributes, events and links as JSON text, ready for the
-writer's multi-row INSERT.
+(`records.SPAN_COLUMNS`), with its attributes, events and links as JSON text and its
+canonical GenAI fields and cost (`receiver.genai`), ready for the writer's multi-row INSERT;
+its prompts and completions become a row of `span_content`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from receiver.attributes import plain_attributes
+from receiver.genai.analyser import SpanAnalyser, SpanAnalysis
+from receiver.genai.content import without_content
+from receiver.genai.fields import GenAiFields
+from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
     decode_resource,
     decode_scope,
-    encode_attributes,
     stored_attributes,
 )
 from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
@@ -29,10 +34,12 @@ TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
 
 
-def decode_export_trace_request(request: ExportTraceServiceRequest) -> WriteBatch:
+def decode_export_trace_request(request: ExportTraceServiceRequest,
+                                analyser: SpanAnalyser | None = None) -> WriteBatch:
     resources: dict[int, ResourceRecord] = {}
     scopes: dict[int, ScopeRecord] = {}
     rows: list[tuple] = []
+    content_rows: list[tuple] = []
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
     for resource_spans in request.resource_spans:
@@ -49,8 +56,12 @@ def decode_export_trace_request(request: ExportTraceServiceRequest) -> WriteBatc
                     continue
                 trace_hex = trace_id.hex()
                 trace_ids.add(trace_hex)
-                rows.append(_span_row(span, trace_hex, resource, scope.scope_id))
+                row, content = _span_row(span, trace_hex, resource, scope, analyser)
+                rows.append(row)
+                if content is not None:
+                    content_rows.append(content)
     return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()), span_rows=tuple(rows),
+                      content_rows=tuple(content_rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 
@@ -73,14 +84,32 @@ def _invalid_span(span: Span, trace_id: bytes) -> str | None:
     return None
 
 
-def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope_id: int) -> tuple:
-    """One span in `records.SPAN_COLUMNS` order (runs for every span received)."""
+def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: ScopeRecord,
+              analyser: SpanAnalyser | None) -> tuple[tuple, tuple | None]:
+    """One span in `records.SPAN_COLUMNS` order, and its content row (runs for every span)."""
     parent = span.parent_span_id
     status = span.status
-    events, links = span.events, span.links
+    span_hex = span.span_id.hex()
+    attributes = stored_attributes(span.attributes) if span.attributes else {}
+    events = [_event(e) for e in span.events] if span.events else []
+    genai: tuple = _NO_GENAI
+    content = None
+    if analyser is not None:
+        view = SpanView(span.name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
+                        tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
+                              for e in events),
+                        span.start_time_unix_nano, status.code, status.message, scope.name)
+        analysis = analyser.analyse(view)
+        genai = _genai_values(analysis)
+        if analyser.store_content:
+            content = _content_row(trace_hex, span_hex, analysis.fields)
+        else:
+            attributes = without_content(attributes)
+            events = [{**e, "attributes": without_content(e["attributes"])} for e in events]
+    links = span.links
     return (
         trace_hex,
-        span.span_id.hex(),
+        span_hex,
         parent.hex() if parent and any(parent) else None,
         span.name,
         span.kind,
@@ -90,16 +119,52 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope_id: in
         status.message,
         span.trace_state,
         span.flags,
-        encode_attributes(span.attributes),
-        JSON.encode([_event(e) for e in events]) if events else "[]",
+        JSON.encode(attributes),
+        JSON.encode(events) if events else "[]",
         JSON.encode([_link(link) for link in links]) if links else "[]",
         span.dropped_attributes_count,
         span.dropped_events_count,
         span.dropped_links_count,
         resource.service_name,
         resource.resource_id,
-        scope_id,
+        scope.scope_id,
+        *genai,
+    ), content
+
+
+_NO_GENAI = (None,) * 28  # GenAI columns of a span that was not analysed
+
+
+def _genai_values(analysis: SpanAnalysis) -> tuple:
+    f = analysis.fields
+    cost = analysis.cost
+    breakdown = cost.to_json() if cost is not None else ({"no_price": True} if analysis.unpriced else None)
+    return (
+        f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
+        f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
+        f.max_tokens, _json_or_none(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
+        None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
+        f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
+        None if cost is None else cost.total_usd, _json_or_none(breakdown),
+        None,  # duplicate_of: set by the writer, which can see earlier spans
     )
+
+
+def _content_row(trace_hex: str, span_hex: str, f: GenAiFields) -> tuple | None:
+    values = (f.input_messages, f.output_messages, f.system_instructions, f.tool_definitions, f.tool_arguments,
+              f.tool_result)
+    if all(v is None for v in values):
+        return None
+    return (trace_hex, span_hex, *(_json_or_none(v) for v in values))
+
+
+def _json_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return JSON.encode(value)
+    except (TypeError, ValueError):  # NaN or an odd type in a sender's JSON: keep it readable
+        return JSON.encode(str(value))
 
 
 def _event(event: Span.Event) -> dict[str, Any]:

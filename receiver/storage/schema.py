@@ -169,6 +169,56 @@ def m002_logs_and_metrics(db: Database) -> None:
     db.execute("CREATE INDEX metric_points_by_name ON metric_points (name, time_unix_nano)")
 
 
+# The canonical GenAI fields of a span (receiver.genai), in column order, with their types.
+GENAI_SPAN_COLUMNS = (
+    ("operation", "TEXT"), ("provider", "TEXT"), ("request_model", "TEXT"), ("response_model", "TEXT"),
+    ("input_tokens", "INTEGER"), ("output_tokens", "INTEGER"), ("cache_read_tokens", "INTEGER"),
+    ("cache_write_tokens", "INTEGER"), ("reasoning_tokens", "INTEGER"), ("temperature", "REAL"),
+    ("top_p", "REAL"), ("seed", "INTEGER"), ("max_tokens", "INTEGER"), ("finish_reasons", "TEXT"),
+    ("response_id", "TEXT"), ("tool_name", "TEXT"), ("tool_call_id", "TEXT"), ("is_streaming", "INTEGER"),
+    ("agent_name", "TEXT"), ("session_id", "TEXT"), ("user_id", "TEXT"), ("ttft_ms", "REAL"),
+    ("error_type", "TEXT"), ("display_name", "TEXT"), ("genai_extras", "TEXT"),
+    ("cost_usd", "REAL"), ("cost_breakdown", "TEXT"), ("duplicate_of", "TEXT"),
+)
+
+
+@MIGRATIONS()
+def m003_genai(db: Database) -> None:
+    for name, sql_type in GENAI_SPAN_COLUMNS:
+        db.execute(f"ALTER TABLE spans ADD COLUMN {name} {sql_type}")
+    # The same model call reported twice (a provider SDK's own tracing beside an instrumentation)
+    # is found by response id within one service.
+    db.execute("CREATE INDEX spans_by_response ON spans (response_id, service_name) WHERE response_id IS NOT NULL")
+    db.execute("CREATE INDEX spans_by_session ON spans (session_id) WHERE session_id IS NOT NULL")
+    # Prompts and completions live apart from the span rows, so listing and aggregating spans
+    # never reads megabytes of text. JSON lists in the OpenTelemetry message shape.
+    db.execute(
+        """
+        CREATE TABLE span_content (
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            input_messages TEXT,
+            output_messages TEXT,
+            system_instructions TEXT,
+            tool_definitions TEXT,
+            tool_arguments TEXT,
+            tool_result TEXT,
+            PRIMARY KEY (trace_id, span_id)
+        )"""
+    )
+    # Log records emitted after their span closed carry no ids: they join by response id.
+    db.execute("ALTER TABLE logs ADD COLUMN response_id TEXT")
+    db.execute("CREATE INDEX logs_by_response ON logs (response_id) WHERE response_id IS NOT NULL")
+    for name, sql_type in (("input_tokens", "INTEGER"), ("output_tokens", "INTEGER"),
+                           ("cache_read_tokens", "INTEGER"), ("cache_write_tokens", "INTEGER"),
+                           ("cost_usd", "REAL"), ("llm_calls", "INTEGER NOT NULL DEFAULT 0"),
+                           ("unpriced_calls", "INTEGER NOT NULL DEFAULT 0"), ("models", "TEXT"),
+                           ("session_id", "TEXT")):
+        db.execute(f"ALTER TABLE traces ADD COLUMN {name} {sql_type}")
+    db.execute("CREATE INDEX traces_by_session ON traces (session_id, start_time_unix_nano) "
+               "WHERE session_id IS NOT NULL")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from receiver.errors import DatabaseMissing, TraceNotFound
+from receiver.genai.assemble import adopt_orphan_logs, attach_log_content
 from receiver.records import (
+    GENAI_FIELDS,
+    GENAI_JSON_FIELDS,
     StoredLog,
     StoredMetricPoint,
     StoredResource,
@@ -38,20 +41,26 @@ DEFAULT_QUERY_TIMEOUT_S = 10.0  # a runaway filter must not freeze a caller fore
 _PROGRESS_EVERY_N_OPS = 10_000
 
 _TRACE_COLUMNS = ("trace_id, root_name, has_root, service_name, start_time_unix_nano, "
-                  "end_time_unix_nano, span_count, error_count, updated_unix_nano")
+                  "end_time_unix_nano, span_count, error_count, updated_unix_nano, input_tokens, output_tokens, "
+                  "cache_read_tokens, cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id")
 _SPAN_QUERY = """
 SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_unix_nano,
        s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
        s.attributes, s.events, s.links, s.dropped_attributes_count, s.dropped_events_count,
-       s.dropped_links_count, s.service_name,
+ s.dropped_links_count, s.service_name, {genai},
+       sc.input_messages, sc.output_messages, sc.system_instructions, sc.tool_definitions,
+       sc.tool_arguments, sc.tool_result,
        r.attributes, r.dropped_attributes_count, r.entity_refs, r.schema_url,
        c.name, c.version, c.attributes, c.dropped_attributes_count, c.schema_url
 FROM spans s
+LEFT JOIN span_content sc ON sc.trace_id = s.trace_id AND sc.span_id = s.span_id
 LEFT JOIN resources r ON r.resource_id = s.resource_id
 LEFT JOIN scopes c ON c.scope_id = s.scope_id
 WHERE s.trace_id = ?
 ORDER BY s.start_time_unix_nano, s.span_id
-"""
+""".format(genai=", ".join(f"s.{name}" for name in GENAI_FIELDS))
+_CONTENT_KEYS = ("input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
+                 "tool_result")
 
 
 _LOG_QUERY = """
@@ -66,6 +75,11 @@ LEFT JOIN scopes c ON c.scope_id = l.scope_id
 WHERE l.trace_id = ?
 ORDER BY coalesce(nullif(l.time_unix_nano, 0), l.observed_time_unix_nano), l.log_id
 """
+
+
+# Records emitted after their span closed carry no ids; they are found by response id.
+_ORPHAN_LOG_QUERY = _LOG_QUERY.replace(
+    "WHERE l.trace_id = ?", "WHERE l.trace_id IS NULL AND l.response_id IN (SELECT value FROM json_each(?))")
 
 
 class QueryTimeout(sqlite3.OperationalError):
@@ -124,13 +138,18 @@ class TraceStore:
         """All spans of one trace in start order, and its log records in time order (they
         may have arrived before the spans, or without them); `TraceNotFound` if neither."""
         trace_id = trace_id.lower()
-        with self._read() as conn:  # one snapshot for both
+        with self._read() as conn:  # one snapshot for all three
             span_rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
             log_rows = conn.execute(_LOG_QUERY, [trace_id]).fetchall()
+            spans = [_stored_span(row) for row in span_rows]
+            response_ids = sorted({s.genai["response_id"] for s in spans if s.genai.get("response_id")})
+            orphan_rows = conn.execute(_ORPHAN_LOG_QUERY, [json.dumps(response_ids)]).fetchall() if response_ids else []
         if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
-        return TraceDetail(trace_id, [_stored_span(row) for row in span_rows],
-                           [_stored_log(row) for row in log_rows])
+        logs = [_stored_log(row) for row in log_rows]
+        logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
+        logs.sort(key=lambda r: r.time_or_observed_unix_nano)
+        return TraceDetail(trace_id, attach_log_content(spans, logs), logs)
 
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
                       limit: int = 10_000) -> list[StoredMetricPoint]:
@@ -227,9 +246,11 @@ def _trace_where(filters: TraceFilter) -> tuple[list[str], list[Any]]:
 
 
 def _trace_summary(row: tuple) -> TraceSummary:
-    (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated) = row
-    return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans,
-                        int(errors), updated)
+    (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated, input_tokens, output_tokens,
+     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id) = row
+    return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans, int(errors), updated,
+                        input_tokens, output_tokens, cache_read, cache_write, cost, llm_calls or 0, unpriced or 0,
+                        json.loads(models) if models else [], session_id)
 
 
 def _resource_and_scope(row: tuple) -> tuple[StoredResource, StoredScope]:
@@ -254,6 +275,13 @@ def _stored_span(row: tuple) -> StoredSpan:
     (trace_id, span_id, parent, name, kind, start, end, status_code, status_message, trace_state,
      flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service) = row[:18]
     resource, scope = _resource_and_scope(row)
+    genai_end = 18 + len(GENAI_FIELDS)
+    genai = {name: (json.loads(value) if name in GENAI_JSON_FIELDS and value is not None else value)
+             for name, value in zip(GENAI_FIELDS, row[18:genai_end], strict=True)}
+    if genai["is_streaming"] is not None:
+        genai["is_streaming"] = bool(genai["is_streaming"])
+    content = {key: json.loads(value) for key, value in zip(_CONTENT_KEYS, row[genai_end:genai_end + 6], strict=True)
+               if value is not None}
     return StoredSpan(
         trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
         start_time_unix_nano=start, end_time_unix_nano=end, status_code=status_code,
@@ -261,4 +289,5 @@ def _stored_span(row: tuple) -> StoredSpan:
         attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
         dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
         dropped_links_count=dropped_links, service_name=service, resource=resource, scope=scope,
+        genai=genai, content=content,
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
-from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
+from receiver.records import CONTENT_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -42,21 +42,51 @@ def _row_sql(columns: tuple[str, ...]) -> str:
     return "(" + ", ".join("?" * len(columns)) + ")"
 
 
-_SPAN_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(_row_sql, (SPAN_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
+_SPAN_ROW_SQL, _CONTENT_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(
+    _row_sql, (SPAN_COLUMNS, CONTENT_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
+# A model call reported twice (a provider SDK's own tracing beside an instrumentation library)
+# has one response id in one service: the later copy points at the first and stays out of
+# totals. Runs for the spans just inserted (rowid above the mark taken before the insert).
+_MARK_DUPLICATES = """
+UPDATE spans SET duplicate_of = (
+    SELECT first.span_id FROM spans AS first
+    WHERE first.response_id = spans.response_id AND first.service_name IS spans.service_name
+      AND first.rowid < spans.rowid
+    ORDER BY first.rowid LIMIT 1)
+WHERE rowid > ? AND response_id IS NOT NULL
+"""
 _MAX_ROWS_PER_STATEMENT = 500
 
 
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
 # never matters: the head is the earliest span without a parent, else (root not arrived yet)
 # the earliest span.
-_UPSERT_TRACES = """
+_MODEL_CALLS = "('chat', 'text_completion', 'generate_content', 'embeddings')"
+_UPSERT_TRACES = f"""
 INSERT INTO traces (trace_id, root_span_id, root_name, has_root, service_name,
                     start_time_unix_nano, end_time_unix_nano, span_count, error_count,
-                    updated_unix_nano)
+                    updated_unix_nano, input_tokens, output_tokens, cache_read_tokens,
+                    cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id)
 SELECT agg.trace_id, head.span_id, head.name, head.parent_span_id IS NULL, head.service_name,
-       agg.start_ns, agg.end_ns, agg.n, agg.errors, :now
+       agg.start_ns, agg.end_ns, agg.n, agg.errors, :now, agg.input_tokens, agg.output_tokens,
+       agg.cache_read_tokens, agg.cache_write_tokens, agg.cost_usd, agg.llm_calls, agg.unpriced_calls,
+       (SELECT json_group_array(model) FROM (
+            SELECT DISTINCT coalesce(response_model, request_model) AS model FROM spans
+            WHERE trace_id = agg.trace_id AND operation IN {_MODEL_CALLS} AND duplicate_of IS NULL
+              AND model IS NOT NULL ORDER BY model)),
+       (SELECT session_id FROM spans WHERE trace_id = agg.trace_id AND session_id IS NOT NULL
+        ORDER BY parent_span_id IS NOT NULL, start_time_unix_nano LIMIT 1)
 FROM (SELECT trace_id, min(start_time_unix_nano) AS start_ns, max(end_time_unix_nano) AS end_ns,
-             count(*) AS n, sum(status_code = 2) AS errors
+             count(*) AS n, sum(status_code = 2) AS errors,
+             -- usage totals count every model call once: duplicates stay out
+             sum(input_tokens) FILTER (WHERE duplicate_of IS NULL) AS input_tokens,
+             sum(output_tokens) FILTER (WHERE duplicate_of IS NULL) AS output_tokens,
+             sum(cache_read_tokens) FILTER (WHERE duplicate_of IS NULL) AS cache_read_tokens,
+             sum(cache_write_tokens) FILTER (WHERE duplicate_of IS NULL) AS cache_write_tokens,
+             sum(cost_usd) FILTER (WHERE duplicate_of IS NULL) AS cost_usd,
+             count(*) FILTER (WHERE duplicate_of IS NULL AND operation IN {_MODEL_CALLS}) AS llm_calls,
+             count(*) FILTER (WHERE duplicate_of IS NULL AND cost_usd IS NULL
+                              AND cost_breakdown IS NOT NULL) AS unpriced_calls
       FROM spans WHERE trace_id IN (SELECT value FROM json_each(:trace_ids))
       GROUP BY trace_id) AS agg
 JOIN spans AS head ON head.rowid = (
@@ -69,7 +99,11 @@ ON CONFLICT (trace_id) DO UPDATE SET
     start_time_unix_nano = excluded.start_time_unix_nano,
     end_time_unix_nano = excluded.end_time_unix_nano,
     span_count = excluded.span_count, error_count = excluded.error_count,
-    updated_unix_nano = excluded.updated_unix_nano
+    updated_unix_nano = excluded.updated_unix_nano, input_tokens = excluded.input_tokens,
+    output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+    cache_write_tokens = excluded.cache_write_tokens, cost_usd = excluded.cost_usd,
+    llm_calls = excluded.llm_calls, unpriced_calls = excluded.unpriced_calls, models = excluded.models,
+    session_id = excluded.session_id
 """
 
 
@@ -238,8 +272,7 @@ class DatabaseWriter:
                     if ticket.written.spans or ticket.written.logs:
                         touched.update(ticket.batch.trace_ids)
                 if span_traces:
-                    db.conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(sorted(span_traces)),
-                                                     "now": self._clock_ns()})
+                    refresh_trace_rollups(db.conn, sorted(span_traces), self._clock_ns())
         except sqlite3.Error as exc:
             log.exception("committing a batch of %d requests failed", len(tickets))
             error = StorageFailed(f"database commit failed: {exc}")
@@ -254,6 +287,11 @@ class DatabaseWriter:
                                                   written.metric_points))
 
 
+def refresh_trace_rollups(conn: sqlite3.Connection, trace_ids: list[str], now_ns: int | None = None) -> None:
+    """Recompute the rollups of these traces from their stored spans (inside a transaction)."""
+    conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(trace_ids), "now": now_ns or time.time_ns()})
+
+
 def _checkpoint(db) -> None:
     try:  # PASSIVE: never waits for readers; what a reader still needs stays in the WAL
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -265,8 +303,14 @@ def _insert(conn: sqlite3.Connection, batch: WriteBatch) -> Written:
     """Write one request's rows; return how many of each were new."""
     conn.executemany(_INSERT_RESOURCE, batch.resources)
     conn.executemany(_INSERT_SCOPE, batch.scopes)
-    return Written(_insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows),
-                   _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
+    spans = 0
+    if batch.span_rows:
+        (mark,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
+        spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
+        if spans:
+            conn.execute(_MARK_DUPLICATES, [mark])
+        _insert_rows(conn, "span_content", _CONTENT_ROW_SQL, batch.content_rows)
+    return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                    _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 
 

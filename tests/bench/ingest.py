@@ -491,6 +491,39 @@ def measure_floor(run: int, span_set: SpanSet, db: Path) -> dict:
 # --- the run ---------------------------------------------------------------------------------------
 
 
+def measure_pipeline(bodies: list[bytes], db: Path, *, genai: bool) -> float:
+    """Spans/s of the in-process ingest pipeline (parse, decode, write, commit), with or
+    without GenAI normalisation, pricing and content rows: what the analyser costs."""
+    from receiver.genai.analyser import SpanAnalyser
+    from receiver.otlp.decode_traces import decode_export_trace_request
+    from receiver.storage.writer import DatabaseWriter
+
+    analyser = SpanAnalyser() if genai else None
+    writer = DatabaseWriter(db, queue_spans=10**9, batch_spans=5_000)
+    writer.start()
+    spans = 0
+    started = time.perf_counter()
+    for body in bodies:
+        batch = decode_export_trace_request(ExportTraceServiceRequest.FromString(body), analyser)
+        writer.submit(batch).wait(REQUEST_TIMEOUT_S)
+        spans += batch.size
+    elapsed = time.perf_counter() - started
+    writer.close()
+    return spans / elapsed
+
+
+def measure_genai_cost(span_set: SpanSet, tmp_dir: Path) -> dict:
+    """Median of 3 alternating runs each way, on fresh databases."""
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for run in range(FLOOR_RUNS):
+        for genai in (False, True):
+            rates[genai].append(measure_pipeline(span_set.bodies, tmp_dir / f"pipeline-{run}-{genai}.db", genai=genai))
+    without, with_genai = statistics.median(rates[False]), statistics.median(rates[True])
+    return {"measurement": "genai_cost", "without_genai_spans_per_s": round(without),
+            "with_genai_spans_per_s": round(with_genai), "throughput_kept": round(with_genai / without, 3),
+            "goal": ">= 0.75 (normalisation, pricing and content cost at most 25%)"}
+
+
 def _emit(result: dict) -> dict:
     print(json.dumps(result), flush=True)
     return result
@@ -569,6 +602,7 @@ def main() -> int:
                     sender.close()
             time.sleep(SETTLE_S)
             floors.append(_emit(measure_floor(3, first, tmp_dir / "floor-3.db")))
+            _emit(measure_genai_cost(first, tmp_dir))
         finally:
             last_words = receiver.stop()
             stderr = receiver.stderr_text()

@@ -9,16 +9,20 @@ import sys
 
 import pytest
 
+from receiver.records import GENAI_FIELDS
 from tests.conftest import TRACEPANE, post, run_tracepane
 from tests.otlp_builders import make_request, make_span, new_trace_id
 from tests.serve_process import ServeProcess
 
 TRACE_KEYS = {"trace_id", "root_name", "service_name", "start_time_unix_nano", "duration_ms",
-              "span_count", "error_count"}
+              "span_count", "error_count", "input_tokens", "output_tokens", "cache_read_tokens",
+              "cache_write_tokens", "cost_usd", "llm_calls", "unpriced_calls", "models", "session_id"}
 SPAN_KEYS = {"trace_id", "span_id", "parent_span_id", "name", "kind", "service_name", "scope",
              "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "status_code", "status_message",
              "trace_state", "flags", "attributes", "events", "links", "dropped_attributes_count",
-             "dropped_events_count", "dropped_links_count", "resource"}
+             "dropped_events_count", "dropped_links_count", "resource", *GENAI_FIELDS,
+             "input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
+             "tool_result"}
 
 
 @pytest.fixture
@@ -44,7 +48,9 @@ def test_traces_json_lists_rollups_with_the_documented_keys(stored_trace, db_pat
     assert set(row) == TRACE_KEYS
     assert row == {"trace_id": stored_trace, "root_name": "invoke_agent planner", "service_name": "planner-svc",
                    "start_time_unix_nano": 1_790_000_000_000_000_000, "duration_ms": 2000.0,
-                   "span_count": 3, "error_count": 1}
+                   "span_count": 3, "error_count": 1, "input_tokens": None, "output_tokens": None,
+                   "cache_read_tokens": None, "cache_write_tokens": None, "cost_usd": None, "llm_calls": 0,
+                   "unpriced_calls": 0, "models": [], "session_id": None}
 
 
 def test_options_work_before_and_after_the_subcommand(stored_trace, db_path):

@@ -97,5 +97,5 @@ def test_fixture_telemetry_round_trips_through_show_json(path, receiver, db_path
         for span in show_json(db_path, trace_id)["spans"]:
             got[span["span_id"]] = span
     assert sorted(got) == sorted(expected)
-    for span_id, want in expected.items():
-        assert got[span_id] == want, span_id
+    for span_id, want in expected.items():  # the OTLP fields; the GenAI ones have tests of their own
+        assert {key: got[span_id][key] for key in want} == want, span_id

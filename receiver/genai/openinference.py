@@ -1,0 +1,107 @@
+"""OpenInference (Arize): `openinference.span.kind`, `llm.*`, `tool.*`, `input.value`… Pure.
+
+Its native keys win over the `gen_ai.*` copies it may also write (those can hold the response
+model as the request model, or a tool's JSON schema as its arguments)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from receiver.genai.coerce import as_bool, as_float, as_int, as_str, canonical_provider, json_or_text, parse_json
+from receiver.genai.fields import GenAiFields
+from receiver.genai.messages import openinference_messages
+from receiver.genai.span_view import SpanView
+
+SPAN_KINDS = {"LLM": "chat", "EMBEDDING": "embeddings", "RETRIEVER": "retrieval", "TOOL": "execute_tool",
+              "AGENT": "invoke_agent"}  # CHAIN, PROMPT, RERANKER, GUARDRAIL, EVALUATOR, … -> other
+FIRST_TOKEN_EVENT = "First Token Stream Event"
+JSON_MIME = "application/json"
+
+
+def is_openinference(span: SpanView) -> bool:
+    return "openinference.span.kind" in span.attributes
+
+
+def extract_openinference(span: SpanView) -> GenAiFields:
+    a = span.attributes
+    kind = str(a.get("openinference.span.kind", "")).upper()
+    operation = SPAN_KINDS.get(kind, "other")
+    if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
+        operation = "text_completion"
+    params = parse_json(a.get("llm.invocation_parameters")) or parse_json(a.get("embedding.invocation_parameters"))
+    params = params if isinstance(params, dict) else {}
+    out = GenAiFields(
+        operation=operation,
+        provider=canonical_provider(span.first("llm.provider", "llm.system")),
+        request_model=(as_str(span.first("llm.request.model_name", "embedding.model_name"))
+                       or as_str(params.get("model"))),
+        # llm.model_name is what the library saw in the response (the request model for a LangChain stream)
+        response_model=as_str(span.first("llm.response.model_name", "llm.model_name")),
+        input_tokens=as_int(a.get("llm.token_count.prompt")),
+        output_tokens=as_int(a.get("llm.token_count.completion")),
+        cache_read_tokens=as_int(a.get("llm.token_count.prompt_details.cache_read")),
+        cache_write_tokens=as_int(a.get("llm.token_count.prompt_details.cache_write")),
+        reasoning_tokens=as_int(a.get("llm.token_count.completion_details.reasoning")),
+        temperature=as_float(params.get("temperature")),
+        top_p=as_float(params.get("top_p")),
+        seed=as_int(params.get("seed")),
+        max_tokens=as_int(params.get("max_tokens", params.get("max_completion_tokens"))),
+        finish_reasons=[r] if (r := as_str(a.get("llm.finish_reason"))) else None,
+        session_id=as_str(a.get("session.id")),
+        user_id=as_str(a.get("user.id")),
+        input_messages=openinference_messages(a, "llm.input_messages"),
+        output_messages=openinference_messages(a, "llm.output_messages"),
+        tool_definitions=_tool_definitions(a),
+    )
+    if kind != "LLM" or as_bool(params.get("stream")):  # LangChain reports stream=false for streams
+        out.is_streaming = as_bool(params.get("stream"))
+    output = _value(a, "output")
+    if isinstance(output, dict) and out.response_id is None:
+        out.response_id = as_str(output.get("id"))
+    if operation == "execute_tool":
+        out.tool_name = as_str(a.get("tool.name")) or span.name
+        out.tool_call_id = as_str(a.get("tool_call.id"))
+        if out.tool_call_id is None and isinstance(output, dict):  # LangChain's ToolMessage names its call
+            data = output.get("data")
+            out.tool_call_id = as_str(output.get("tool_call_id")) or (
+                as_str(data.get("tool_call_id")) if isinstance(data, dict) else None)
+        out.tool_arguments = _value(a, "input")
+        out.tool_result = output
+    elif operation in ("invoke_agent", "other") and out.input_messages is None:
+        # agent and chain spans carry only the raw input and output: show them as the exchange
+        out.input_messages = _text_message("user", a.get("input.value"))
+        out.output_messages = _text_message("assistant", a.get("output.value"))
+    if operation == "invoke_agent":
+        out.agent_name = as_str(a.get("agent.name")) or span.name
+    first_token = next((e for e in span.events if e.name == FIRST_TOKEN_EVENT), None)
+    if first_token is not None and span.start_time_unix_nano:
+        out.ttft_ms = (first_token.time_unix_nano - span.start_time_unix_nano) / 1e6
+        out.is_streaming = True
+    return out
+
+
+def _value(a: dict[str, Any], which: str) -> Any:
+    """`input.value` / `output.value`, parsed when its mime type says JSON."""
+    raw = a.get(f"{which}.value")
+    if raw is None:
+        return None
+    if a.get(f"{which}.mime_type") == JSON_MIME:
+        parsed = parse_json(raw)
+        return raw if parsed is None else parsed
+    return json_or_text(raw) if isinstance(raw, str) and raw[:1] in "{[" else raw
+
+
+def _tool_definitions(a: dict[str, Any]) -> list | None:
+    tools = []
+    for i in range(1000):
+        schema = a.get(f"llm.tools.{i}.tool.json_schema")
+        if schema is None:
+            break
+        tools.append(json_or_text(schema))
+    return tools or None
+
+
+def _text_message(role: str, text: Any) -> list | None:
+    if not isinstance(text, str) or not text:
+        return None
+    return [{"role": role, "parts": [{"type": "text", "content": text}]}]

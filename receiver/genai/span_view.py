@@ -1,0 +1,33 @@
+"""What the normaliser reads of a span: plain values only, no protobuf, no storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvent:
+    name: str
+    time_unix_nano: int
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanView:
+    name: str
+    attributes: dict[str, Any]  # plain values (receiver.attributes)
+    events: tuple[SpanEvent, ...] = ()
+    start_time_unix_nano: int = 0
+    status_code: int = 0  # 2 = error
+    status_message: str = ""
+    scope_name: str = ""
+
+    def first(self, *keys: str) -> Any:
+        """The value of the first key present (and not empty)."""
+        attributes = self.attributes
+        for key in keys:
+            value = attributes.get(key)
+            if value is not None and value != "":
+                return value
+        return None

@@ -1,0 +1,62 @@
+"""Recompute stored costs after prices change (a new genai-prices release, or an edited
+price file): `tracepane reprice`. Works in chunks, one transaction each, so a receiver
+writing to the same file waits at most one chunk."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from receiver.genai.pricing import PriceBook
+from receiver.storage.schema import open_write_db
+from receiver.storage.writer import refresh_trace_rollups
+
+CHUNK_SPANS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class RepriceResult:
+    spans_priced: int
+    spans_changed: int
+    traces_updated: int
+
+
+def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
+    db = open_write_db(db_path)
+    priced = changed = 0
+    touched: set[str] = set()
+    last_rowid = 0
+    try:
+        while True:
+            rows = db.execute(
+                "SELECT rowid, trace_id, provider, response_model, request_model, input_tokens, output_tokens, "
+                "cache_read_tokens, cache_write_tokens, reasoning_tokens, start_time_unix_nano, cost_usd, "
+                "cost_breakdown FROM spans WHERE rowid > ? AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) "
+                "ORDER BY rowid LIMIT ?", [last_rowid, CHUNK_SPANS]).fetchall()
+            if not rows:
+                break
+            updates = []
+            for (rowid, trace_id, provider, response_model, request_model, tokens_in, tokens_out, cache_read,
+                 cache_write, reasoning, start, old_cost, old_breakdown) in rows:
+                cost = price_book.cost(provider, response_model, request_model, input_tokens=tokens_in,
+                                       output_tokens=tokens_out, cache_read_tokens=cache_read,
+                                       cache_write_tokens=cache_write, reasoning_tokens=reasoning,
+                                       when_unix_nano=start or None)
+                breakdown = json.dumps(cost.to_json() if cost else {"no_price": True})
+                new_cost = cost.total_usd if cost else None
+                priced += cost is not None
+                if new_cost != old_cost or breakdown != old_breakdown:
+                    updates.append((new_cost, breakdown, rowid))
+                    touched.add(trace_id)
+            with db.atomic():
+                db.conn.executemany("UPDATE spans SET cost_usd = ?, cost_breakdown = ? WHERE rowid = ?", updates)
+            changed += len(updates)
+            last_rowid = rows[-1][0]
+        ordered = sorted(touched)
+        for start in range(0, len(ordered), CHUNK_SPANS):
+            with db.atomic():
+                refresh_trace_rollups(db.conn, ordered[start:start + CHUNK_SPANS])
+    finally:
+        db.close()
+    return RepriceResult(priced, changed, len(touched))
