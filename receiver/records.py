@@ -56,10 +56,6 @@ SPAN_COLUMNS = (
 )
 GENAI_FIELDS = SPAN_COLUMNS[SPAN_COLUMNS.index("operation"):]
 GENAI_JSON_FIELDS = frozenset({"finish_reasons", "genai_extras", "cost_breakdown"})
-CONTENT_COLUMNS = (
-    "trace_id", "span_id", "input_messages", "output_messages", "system_instructions", "tool_definitions",
-    "tool_arguments", "tool_result",
-)
 LOG_COLUMNS = (
     "log_id", "trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity_number",
     "severity_text", "event_name", "body", "attributes", "dropped_attributes_count", "flags",
@@ -82,7 +78,6 @@ class WriteBatch:
     resources: tuple[ResourceRecord, ...] = ()
     scopes: tuple[ScopeRecord, ...] = ()
     span_rows: tuple[tuple, ...] = ()
-    content_rows: tuple[tuple, ...] = ()  # CONTENT_COLUMNS: prompts and completions, apart
     log_rows: tuple[tuple, ...] = ()
     metric_rows: tuple[tuple, ...] = ()
     trace_ids: frozenset[str] = frozenset()  # traces the spans or log records belong to

@@ -27,7 +27,7 @@ class SpanAnalyser:
         self.store_content = store_content
 
     def analyse(self, span: SpanView) -> SpanAnalysis:
-        fields = normalise(span)
+        fields = normalise(span, content=False)  # content is derived when the span is read
         cost = None
         has_usage = fields.input_tokens is not None or fields.output_tokens is not None
         if has_usage and (fields.response_model or fields.request_model):

@@ -1,6 +1,8 @@
-"""Read-time assembly: prompts and completions that travelled as log records (older
-OpenTelemetry events, `gen_ai.client.inference.operation.details`) join their span,
-whichever arrived first. A span's own copy wins when both carry the content. Pure."""
+"""Read-time assembly of a span's conversation: the message, tool-argument and tool-definition
+fields derived from its stored attributes (the ingest path leaves them out), and prompts and
+completions that travelled as log records (older OpenTelemetry events,
+`gen_ai.client.inference.operation.details`), whichever arrived first. A span's own copy wins
+when both carry the content. Pure."""
 
 from __future__ import annotations
 
@@ -9,10 +11,27 @@ from collections import defaultdict
 
 from receiver.attributes import plain_attributes, plain_value
 from receiver.genai.coerce import canonical_finish_reasons
+from receiver.genai.fields import CONTENT_FIELDS
 from receiver.genai.message_events import messages_from_log_events
+from receiver.genai.normalise import normalise
+from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.records import StoredLog, StoredSpan
 
 CONTENT_FROM_EVENTS = ("input_messages", "output_messages", "system_instructions")
+
+
+def with_content(span: StoredSpan) -> StoredSpan:
+    """The span with `content` holding its conversation fields (those it has)."""
+    if span.genai.get("operation") is None:
+        return span
+    attributes = span.attributes if isinstance(span.attributes, dict) else plain_attributes(span.attributes)
+    events = tuple(SpanEvent(e.get("name", ""), e.get("timeUnixNano", 0), plain_attributes(e.get("attributes", {})))
+                   for e in span.events)
+    view = SpanView(span.name, attributes, events, span.start_time_unix_nano, span.status_code,
+                    span.status_message, span.scope.name)
+    fields = normalise(view, content=True)
+    content = {name: value for name in CONTENT_FIELDS if (value := getattr(fields, name)) is not None}
+    return dataclasses.replace(span, content=content) if content else span
 
 
 def attach_log_content(spans: list[StoredSpan], logs: list[StoredLog]) -> list[StoredSpan]:

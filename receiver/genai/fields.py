@@ -8,12 +8,16 @@ cached ones included; `cache_read_tokens` and `cache_write_tokens` are parts of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings", "retrieval", "execute_tool",
               "invoke_agent", "create_agent", "other")
 MODEL_CALL_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
+
+# Fields holding message content: derived when a span is read, not on the ingest path.
+CONTENT_FIELDS = frozenset({"input_messages", "output_messages", "system_instructions", "tool_arguments",
+                            "tool_result", "tool_definitions"})
 
 Messages = list[dict[str, Any]]  # OTel gen_ai.input.messages / output.messages shape
 Parts = list[dict[str, Any]]  # OTel gen_ai.system_instructions shape
@@ -56,12 +60,3 @@ class GenAiFields:
     @property
     def is_model_call(self) -> bool:
         return self.operation in MODEL_CALL_OPERATIONS
-
-    def merge_missing(self, other: GenAiFields) -> None:
-        """Fill the fields this record lacks from `other` (lower precedence)."""
-        for f in fields(self):
-            if f.name == "extras":
-                for key, value in other.extras.items():
-                    self.extras.setdefault(key, value)
-            elif getattr(self, f.name) is None:
-                setattr(self, f.name, getattr(other, f.name))

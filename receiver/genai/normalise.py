@@ -1,19 +1,21 @@
 """One canonical GenAI record per span, whichever conventions the sender used. Pure and
-cheap: a span with no GenAI keys costs one scan of its attribute names.
+cheap: one pass over the attributes a span has, through the key tables of each convention
+family, then each present family's rules for what needs several keys.
 
 Precedence where a span carries several families: the span's *native* family first
 (OpenInference's `llm.*` over the `gen_ai.*` copies it writes), then OpenTelemetry's
-`gen_ai.*`, then Traceloop's flattened classics; each later family only fills gaps.
+`gen_ai.*`, then Traceloop's flattened classics, which only fill gaps.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from receiver.genai import openinference, otel, traceloop
 from receiver.genai.coerce import canonical_finish_reasons, clean_error_type, operation_from_span_name
-from receiver.genai.fields import GenAiFields
-from receiver.genai.openinference import extract_openinference, is_openinference
-from receiver.genai.otel import extract_otel
+from receiver.genai.fields import CONTENT_FIELDS, GenAiFields
+from receiver.genai.messages import otel_messages
 from receiver.genai.span_view import SpanView
-from receiver.genai.traceloop import extract_traceloop, is_traceloop
 
 GENAI_PREFIXES = ("gen_ai.", "llm.", "openinference.", "traceloop.", "pydantic_ai.", "logfire.", "embedding.",
                   "tool.", "anthropic.")
@@ -21,25 +23,64 @@ CHUNK_EVENTS = ("gen_ai.content.completion.chunk", "llm.content.completion.chunk
 STATUS_ERROR = 2
 
 
+def _table(*families: dict[str, tuple[str, Any]]) -> dict[str, tuple[str, Any, int]]:
+    """attribute key -> (field, reader, rank); a lower rank wins a field. Within a family the
+    table's order ranks the keys; families rank in the order given."""
+    table: dict[str, tuple[str, Any, int]] = {}
+    rank = 0
+    for family in families:
+        for key, (field, reader) in family.items():
+            rank += 1
+            table.setdefault(key, (field, reader, rank))
+    return table
+
+
+OTEL_FIRST = _table(otel.KEYS, openinference.KEYS)
+OPENINFERENCE_FIRST = _table(openinference.KEYS, otel.KEYS)
+OTEL_FIRST_NO_CONTENT = {k: v for k, v in OTEL_FIRST.items() if v[0] not in CONTENT_FIELDS}
+OPENINFERENCE_FIRST_NO_CONTENT = {k: v for k, v in OPENINFERENCE_FIRST.items() if v[0] not in CONTENT_FIELDS}
+
+
 def has_genai_data(span: SpanView) -> bool:
     return any(key.startswith(GENAI_PREFIXES) for key in span.attributes)
 
 
-def normalise(span: SpanView) -> GenAiFields:
-    if not has_genai_data(span):
+def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
+    """The canonical fields of a span. With `content=False` (the ingest path) the message,
+    tool-argument and tool-definition fields are left out: parsing them is most of the cost,
+    and readers derive them from the stored attributes when a span is opened."""
+    attributes = span.attributes
+    is_openinference = openinference.MARKER in attributes
+    table = (OPENINFERENCE_FIRST if is_openinference else OTEL_FIRST) if content else (
+        OPENINFERENCE_FIRST_NO_CONTENT if is_openinference else OTEL_FIRST_NO_CONTENT)
+    chosen: dict[str, tuple[int, Any]] = {}
+    for key in attributes.keys() & table.keys():  # the set intersection runs in C
+        field, reader, rank = table[key]
+        held = chosen.get(field)
+        if held is not None and held[0] < rank:
+            continue
+        value = reader(attributes[key])
+        if value is not None:
+            chosen[field] = (rank, value)
+    if not chosen and not is_openinference and not has_genai_data(span):
         return GenAiFields()
-    families = [extract_otel]
-    if is_openinference(span):
-        families.insert(0, extract_openinference)
-    if is_traceloop(span):
-        families.append(extract_traceloop)
-    fields = families[0](span)
-    for extract in families[1:]:
-        fields.merge_missing(extract(span))
+    fields = GenAiFields(**{field: value for field, (_, value) in chosen.items()})
+    otel.finish(span, fields, content=content)
+    if is_openinference:
+        openinference.finish(span, fields, content=content)
+    if traceloop.is_traceloop(span):
+        traceloop.finish(span, fields, content=content)
+    if not content and "finish_reasons" not in chosen:
+        # some instrumentations put the finish reason only inside the output messages
+        output = attributes.get("gen_ai.output.messages")
+        if output is not None and (not isinstance(output, str) or "finish_reason" in output):
+            fields.output_messages = otel_messages(output)
     if fields.operation is None:
         fields.operation = operation_from_span_name(span.name) or "other"
     _tokens(fields)
     _finish_reasons(fields)
+    if not content:
+        fields.output_messages = None
     _timing(span, fields)
     _error(span, fields)
     return fields
@@ -65,7 +106,7 @@ def _finish_reasons(fields: GenAiFields) -> None:
 
 
 def _timing(span: SpanView, fields: GenAiFields) -> None:
-    if fields.ttft_ms is None and span.start_time_unix_nano:
+    if fields.ttft_ms is None and span.start_time_unix_nano and span.events:
         chunk = next((e for e in span.events if e.name in CHUNK_EVENTS), None)
         if chunk is not None:
             fields.ttft_ms = (chunk.time_unix_nano - span.start_time_unix_nano) / 1e6

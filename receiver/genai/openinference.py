@@ -1,7 +1,8 @@
 """OpenInference (Arize): `openinference.span.kind`, `llm.*`, `tool.*`, `input.value`… Pure.
 
 Its native keys win over the `gen_ai.*` copies it may also write (those can hold the response
-model as the request model, or a tool's JSON schema as its arguments)."""
+model as the request model, or a tool's JSON schema as its arguments). `KEYS` are read in the
+normaliser's single pass; `finish` adds what needs several keys at once."""
 
 from __future__ import annotations
 
@@ -16,46 +17,60 @@ SPAN_KINDS = {"LLM": "chat", "EMBEDDING": "embeddings", "RETRIEVER": "retrieval"
               "AGENT": "invoke_agent"}  # CHAIN, PROMPT, RERANKER, GUARDRAIL, EVALUATOR, … -> other
 FIRST_TOKEN_EVENT = "First Token Stream Event"
 JSON_MIME = "application/json"
+MARKER = "openinference.span.kind"
+
+
+def _single_reason(value: Any) -> list[str] | None:
+    reason = as_str(value)
+    return [reason] if reason else None
+
+
+KEYS: dict[str, tuple[str, Any]] = {}
+for _field, _reader, _keys in (
+    ("provider", canonical_provider, ("llm.provider", "llm.system")),
+    ("request_model", as_str, ("llm.request.model_name", "embedding.model_name")),
+    # llm.model_name is what the library saw in the response (the request model for a LangChain stream)
+    ("response_model", as_str, ("llm.response.model_name", "llm.model_name")),
+    ("input_tokens", as_int, ("llm.token_count.prompt",)),
+    ("output_tokens", as_int, ("llm.token_count.completion",)),
+    ("cache_read_tokens", as_int, ("llm.token_count.prompt_details.cache_read",)),
+    ("cache_write_tokens", as_int, ("llm.token_count.prompt_details.cache_write",)),
+    ("reasoning_tokens", as_int, ("llm.token_count.completion_details.reasoning",)),
+    ("finish_reasons", _single_reason, ("llm.finish_reason",)),
+    ("session_id", as_str, ("session.id",)),
+    ("user_id", as_str, ("user.id",)),
+):
+    for _key in _keys:
+        KEYS[_key] = (_field, _reader)
 
 
 def is_openinference(span: SpanView) -> bool:
-    return "openinference.span.kind" in span.attributes
+    return MARKER in span.attributes
 
 
-def extract_openinference(span: SpanView) -> GenAiFields:
+def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
+    """Fill what OpenInference says beyond single keys; `out` already holds the table values."""
     a = span.attributes
-    kind = str(a.get("openinference.span.kind", "")).upper()
+    kind = str(a.get(MARKER, "")).upper()
     operation = SPAN_KINDS.get(kind, "other")
     if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
         operation = "text_completion"
-    params = parse_json(a.get("llm.invocation_parameters")) or parse_json(a.get("embedding.invocation_parameters"))
-    params = params if isinstance(params, dict) else {}
-    out = GenAiFields(
-        operation=operation,
-        provider=canonical_provider(span.first("llm.provider", "llm.system")),
-        request_model=(as_str(span.first("llm.request.model_name", "embedding.model_name"))
-                       or as_str(params.get("model"))),
-        # llm.model_name is what the library saw in the response (the request model for a LangChain stream)
-        response_model=as_str(span.first("llm.response.model_name", "llm.model_name")),
-        input_tokens=as_int(a.get("llm.token_count.prompt")),
-        output_tokens=as_int(a.get("llm.token_count.completion")),
-        cache_read_tokens=as_int(a.get("llm.token_count.prompt_details.cache_read")),
-        cache_write_tokens=as_int(a.get("llm.token_count.prompt_details.cache_write")),
-        reasoning_tokens=as_int(a.get("llm.token_count.completion_details.reasoning")),
-        temperature=as_float(params.get("temperature")),
-        top_p=as_float(params.get("top_p")),
-        seed=as_int(params.get("seed")),
-        max_tokens=as_int(params.get("max_tokens", params.get("max_completion_tokens"))),
-        finish_reasons=[r] if (r := as_str(a.get("llm.finish_reason"))) else None,
-        session_id=as_str(a.get("session.id")),
-        user_id=as_str(a.get("user.id")),
-        input_messages=openinference_messages(a, "llm.input_messages"),
-        output_messages=openinference_messages(a, "llm.output_messages"),
-        tool_definitions=_tool_definitions(a),
-    )
-    if kind != "LLM" or as_bool(params.get("stream")):  # LangChain reports stream=false for streams
-        out.is_streaming = as_bool(params.get("stream"))
-    output = _value(a, "output")
+    out.operation = operation
+    params = parse_json(a.get("llm.invocation_parameters") or a.get("embedding.invocation_parameters"))
+    if isinstance(params, dict):
+        for name, value in (("request_model", as_str(params.get("model"))),
+                            ("temperature", as_float(params.get("temperature"))),
+                            ("top_p", as_float(params.get("top_p"))), ("seed", as_int(params.get("seed"))),
+                            ("max_tokens", as_int(params.get("max_tokens", params.get("max_completion_tokens"))))):
+            if value is not None and (name != "request_model" or out.request_model is None):
+                setattr(out, name, value)
+        if kind != "LLM" or as_bool(params.get("stream")):  # LangChain reports stream=false for streams
+            out.is_streaming = as_bool(params.get("stream"))
+    if content:
+        out.input_messages = openinference_messages(a, "llm.input_messages") or out.input_messages
+        out.output_messages = openinference_messages(a, "llm.output_messages") or out.output_messages
+        out.tool_definitions = _tool_definitions(a) or out.tool_definitions
+    output = _value(a, "output") if content or operation == "execute_tool" or "output.mime_type" in a else None
     if isinstance(output, dict) and out.response_id is None:
         out.response_id = as_str(output.get("id"))
     if operation == "execute_tool":
@@ -65,9 +80,10 @@ def extract_openinference(span: SpanView) -> GenAiFields:
             data = output.get("data")
             out.tool_call_id = as_str(output.get("tool_call_id")) or (
                 as_str(data.get("tool_call_id")) if isinstance(data, dict) else None)
-        out.tool_arguments = _value(a, "input")
-        out.tool_result = output
-    elif operation in ("invoke_agent", "other") and out.input_messages is None:
+        if content:
+            out.tool_arguments = _value(a, "input")
+            out.tool_result = output
+    elif content and operation in ("invoke_agent", "other") and out.input_messages is None:
         # agent and chain spans carry only the raw input and output: show them as the exchange
         out.input_messages = _text_message("user", a.get("input.value"))
         out.output_messages = _text_message("assistant", a.get("output.value"))
@@ -77,7 +93,6 @@ def extract_openinference(span: SpanView) -> GenAiFields:
     if first_token is not None and span.start_time_unix_nano:
         out.ttft_ms = (first_token.time_unix_nano - span.start_time_unix_nano) / 1e6
         out.is_streaming = True
-    return out
 
 
 def _value(a: dict[str, Any], which: str) -> Any:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import json
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -54,6 +55,18 @@ PROVIDER_IDS = {
     "moonshot_ai": "moonshotai",
 }
 _USER_KEYS = {"provider", "match", "input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _rates_json(price: ModelPrice) -> str:
+    return json.dumps({"input": price.input_mtok, "output": price.output_mtok, "cache_read": price.cache_read_mtok,
+                       "cache_write": price.cache_write_mtok}, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_json(price: ModelPrice) -> str:
+    return json.dumps({"source": price.source, "model_ref": price.model_ref, "provider": price.provider},
+                      separators=(",", ":"), ensure_ascii=False)[1:-1]
 
 
 class PriceFileError(Exception):
@@ -97,6 +110,16 @@ class CostBreakdown:
                     "cache_write": self.cache_write_usd, "output": self.output_usd},
             "total_usd": self.total_usd, "source": p.source, "model_ref": p.model_ref, "provider": p.provider,
         }
+
+    def to_json_text(self) -> str:
+        """`json.dumps(to_json())` without the encoder: it runs for every priced span. Only
+        the numbers vary; the price's part is encoded once per price (floats print as JSON)."""
+        return (f'{{"tokens":{{"uncached_input":{self.uncached_input_tokens},"cache_read":{self.cache_read_tokens},'
+                f'"cache_write":{self.cache_write_tokens},"output":{self.output_tokens},'
+                f'"reasoning":{self.reasoning_tokens}}},"rates_per_mtok":{_rates_json(self.price)},'
+                f'"usd":{{"uncached_input":{self.uncached_input_usd!r},"cache_read":{self.cache_read_usd!r},'
+                f'"cache_write":{self.cache_write_usd!r},"output":{self.output_usd!r}}},'
+                f'"total_usd":{self.total_usd!r},{_source_json(self.price)}}}')
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CostBreakdown:

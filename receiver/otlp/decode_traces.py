@@ -2,8 +2,8 @@
 
 Each span becomes one tuple in the column order of the `spans` table
 (`records.SPAN_COLUMNS`), with its attributes, events and links as JSON text and its
-canonical GenAI fields and cost (`receiver.genai`), ready for the writer's multi-row INSERT;
-its prompts and completions become a row of `span_content`.
+canonical GenAI fields and cost (`receiver.genai`), ready for the writer's multi-row INSERT.
+Prompts and completions stay in the attributes; readers derive the message fields from them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from receiver.attributes import plain_attributes
 from receiver.genai.analyser import SpanAnalyser, SpanAnalysis
 from receiver.genai.content import without_content
-from receiver.genai.fields import GenAiFields
 from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.values import (
     JSON,
@@ -39,7 +38,6 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
     resources: dict[int, ResourceRecord] = {}
     scopes: dict[int, ScopeRecord] = {}
     rows: list[tuple] = []
-    content_rows: list[tuple] = []
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
     for resource_spans in request.resource_spans:
@@ -56,12 +54,8 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
                     continue
                 trace_hex = trace_id.hex()
                 trace_ids.add(trace_hex)
-                row, content = _span_row(span, trace_hex, resource, scope, analyser)
-                rows.append(row)
-                if content is not None:
-                    content_rows.append(content)
+                rows.append(_span_row(span, trace_hex, resource, scope, analyser))
     return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()), span_rows=tuple(rows),
-                      content_rows=tuple(content_rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 
@@ -85,15 +79,14 @@ def _invalid_span(span: Span, trace_id: bytes) -> str | None:
 
 
 def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: ScopeRecord,
-              analyser: SpanAnalyser | None) -> tuple[tuple, tuple | None]:
-    """One span in `records.SPAN_COLUMNS` order, and its content row (runs for every span)."""
+              analyser: SpanAnalyser | None) -> tuple:
+    """One span in `records.SPAN_COLUMNS` order (runs for every span received)."""
     parent = span.parent_span_id
     status = span.status
     span_hex = span.span_id.hex()
     attributes = stored_attributes(span.attributes) if span.attributes else {}
     events = [_event(e) for e in span.events] if span.events else []
     genai: tuple = _NO_GENAI
-    content = None
     if analyser is not None:
         view = SpanView(span.name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
                         tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
@@ -101,9 +94,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
                         span.start_time_unix_nano, status.code, status.message, scope.name)
         analysis = analyser.analyse(view)
         genai = _genai_values(analysis)
-        if analyser.store_content:
-            content = _content_row(trace_hex, span_hex, analysis.fields)
-        else:
+        if not analyser.store_content:
             attributes = without_content(attributes)
             events = [{**e, "attributes": without_content(e["attributes"])} for e in events]
     links = span.links
@@ -129,7 +120,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
         resource.resource_id,
         scope.scope_id,
         *genai,
-    ), content
+    )
 
 
 _NO_GENAI = (None,) * 28  # GenAI columns of a span that was not analysed
@@ -138,24 +129,28 @@ _NO_GENAI = (None,) * 28  # GenAI columns of a span that was not analysed
 def _genai_values(analysis: SpanAnalysis) -> tuple:
     f = analysis.fields
     cost = analysis.cost
-    breakdown = cost.to_json() if cost is not None else ({"no_price": True} if analysis.unpriced else None)
+    breakdown = cost.to_json_text() if cost is not None else (_NO_PRICE if analysis.unpriced else None)
     return (
         f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
         f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
-        f.max_tokens, _json_or_none(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
+        f.max_tokens, _str_list_json(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
         None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
         f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
-        None if cost is None else cost.total_usd, _json_or_none(breakdown),
+        None if cost is None else cost.total_usd, breakdown,
         None,  # duplicate_of: set by the writer, which can see earlier spans
     )
 
 
-def _content_row(trace_hex: str, span_hex: str, f: GenAiFields) -> tuple | None:
-    values = (f.input_messages, f.output_messages, f.system_instructions, f.tool_definitions, f.tool_arguments,
-              f.tool_result)
-    if all(v is None for v in values):
+_NO_PRICE = '{"no_price":true}'
+
+
+def _str_list_json(items: list[str] | None) -> str | None:
+    """A short list of plain words (finish reasons) as JSON, without the encoder's overhead."""
+    if items is None:
         return None
-    return (trace_hex, span_hex, *(_json_or_none(v) for v in values))
+    if all(item.isascii() and item.replace("_", "").isalnum() for item in items):
+        return '["' + '","'.join(items) + '"]' if items else "[]"
+    return _json_or_none(items)
 
 
 def _json_or_none(value: Any) -> str | None:

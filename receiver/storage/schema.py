@@ -189,23 +189,6 @@ def m003_genai(db: Database) -> None:
     # The same model call reported twice (a provider SDK's own tracing beside an instrumentation)
     # is found by response id within one service.
     db.execute("CREATE INDEX spans_by_response ON spans (response_id, service_name) WHERE response_id IS NOT NULL")
-    db.execute("CREATE INDEX spans_by_session ON spans (session_id) WHERE session_id IS NOT NULL")
-    # Prompts and completions live apart from the span rows, so listing and aggregating spans
-    # never reads megabytes of text. JSON lists in the OpenTelemetry message shape.
-    db.execute(
-        """
-        CREATE TABLE span_content (
-            trace_id TEXT NOT NULL,
-            span_id TEXT NOT NULL,
-            input_messages TEXT,
-            output_messages TEXT,
-            system_instructions TEXT,
-            tool_definitions TEXT,
-            tool_arguments TEXT,
-            tool_result TEXT,
-            PRIMARY KEY (trace_id, span_id)
-        )"""
-    )
     # Log records emitted after their span closed carry no ids: they join by response id.
     db.execute("ALTER TABLE logs ADD COLUMN response_id TEXT")
     db.execute("CREATE INDEX logs_by_response ON logs (response_id) WHERE response_id IS NOT NULL")

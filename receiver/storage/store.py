@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from receiver.errors import DatabaseMissing, TraceNotFound
-from receiver.genai.assemble import adopt_orphan_logs, attach_log_content
+from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
 from receiver.records import (
     GENAI_FIELDS,
     GENAI_JSON_FIELDS,
@@ -48,19 +48,15 @@ SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_uni
        s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
        s.attributes, s.events, s.links, s.dropped_attributes_count, s.dropped_events_count,
  s.dropped_links_count, s.service_name, {genai},
-       sc.input_messages, sc.output_messages, sc.system_instructions, sc.tool_definitions,
-       sc.tool_arguments, sc.tool_result,
        r.attributes, r.dropped_attributes_count, r.entity_refs, r.schema_url,
        c.name, c.version, c.attributes, c.dropped_attributes_count, c.schema_url
 FROM spans s
-LEFT JOIN span_content sc ON sc.trace_id = s.trace_id AND sc.span_id = s.span_id
 LEFT JOIN resources r ON r.resource_id = s.resource_id
 LEFT JOIN scopes c ON c.scope_id = s.scope_id
 WHERE s.trace_id = ?
 ORDER BY s.start_time_unix_nano, s.span_id
 """.format(genai=", ".join(f"s.{name}" for name in GENAI_FIELDS))
-_CONTENT_KEYS = ("input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
-                 "tool_result")
+
 
 
 _LOG_QUERY = """
@@ -149,7 +145,7 @@ class TraceStore:
         logs = [_stored_log(row) for row in log_rows]
         logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
         logs.sort(key=lambda r: r.time_or_observed_unix_nano)
-        return TraceDetail(trace_id, attach_log_content(spans, logs), logs)
+        return TraceDetail(trace_id, attach_log_content([with_content(s) for s in spans], logs), logs)
 
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
                       limit: int = 10_000) -> list[StoredMetricPoint]:
@@ -280,8 +276,7 @@ def _stored_span(row: tuple) -> StoredSpan:
              for name, value in zip(GENAI_FIELDS, row[18:genai_end], strict=True)}
     if genai["is_streaming"] is not None:
         genai["is_streaming"] = bool(genai["is_streaming"])
-    content = {key: json.loads(value) for key, value in zip(_CONTENT_KEYS, row[genai_end:genai_end + 6], strict=True)
-               if value is not None}
+
     return StoredSpan(
         trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
         start_time_unix_nano=start, end_time_unix_nano=end, status_code=status_code,
@@ -289,5 +284,5 @@ def _stored_span(row: tuple) -> StoredSpan:
         attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
         dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
         dropped_links_count=dropped_links, service_name=service, resource=resource, scope=scope,
-        genai=genai, content=content,
+        genai=genai,
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
-from receiver.records import CONTENT_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
+from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -42,18 +42,19 @@ def _row_sql(columns: tuple[str, ...]) -> str:
     return "(" + ", ".join("?" * len(columns)) + ")"
 
 
-_SPAN_ROW_SQL, _CONTENT_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(
-    _row_sql, (SPAN_COLUMNS, CONTENT_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
+_SPAN_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(_row_sql, (SPAN_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
 # A model call reported twice (a provider SDK's own tracing beside an instrumentation library)
 # has one response id in one service: the later copy points at the first and stays out of
 # totals. Runs for the spans just inserted (rowid above the mark taken before the insert).
 _MARK_DUPLICATES = """
-UPDATE spans SET duplicate_of = (
-    SELECT first.span_id FROM spans AS first
-    WHERE first.response_id = spans.response_id AND first.service_name IS spans.service_name
-      AND first.rowid < spans.rowid
-    ORDER BY first.rowid LIMIT 1)
-WHERE rowid > ? AND response_id IS NOT NULL
+UPDATE spans SET duplicate_of = first.span_id
+FROM (SELECT later.rowid AS later_rowid,
+             (SELECT earlier.span_id FROM spans AS earlier
+              WHERE earlier.response_id = later.response_id AND earlier.service_name IS later.service_name
+                AND earlier.rowid < later.rowid
+              ORDER BY earlier.rowid LIMIT 1) AS span_id
+      FROM spans AS later WHERE later.rowid > ? AND later.response_id IS NOT NULL) AS first
+WHERE spans.rowid = first.later_rowid AND first.span_id IS NOT NULL
 """
 _MAX_ROWS_PER_STATEMENT = 500
 
@@ -309,7 +310,6 @@ def _insert(conn: sqlite3.Connection, batch: WriteBatch) -> Written:
         spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
         if spans:
             conn.execute(_MARK_DUPLICATES, [mark])
-        _insert_rows(conn, "span_content", _CONTENT_ROW_SQL, batch.content_rows)
     return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                    _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 
