@@ -14,39 +14,32 @@ from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
+    RequestWalk,
     content_id,
-    decode_resource,
-    decode_scope,
     stored_attributes,
     typed_any_value,
 )
-from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
+from receiver.records import ResourceRecord, WriteBatch
 
 __all__ = ["decode_export_logs_request"]
 
 
 def decode_export_logs_request(request: ExportLogsServiceRequest) -> WriteBatch:
-    resources: dict[int, ResourceRecord] = {}
-    scopes: dict[int, ScopeRecord] = {}
+    walk = RequestWalk()
     rows: list[tuple] = []
     trace_ids: set[str] = set()
     rejected = Rejections("log records")
-    for resource_logs in request.resource_logs:
-        resource = decode_resource(resource_logs.resource, resource_logs.schema_url)
-        resources[resource.resource_id] = resource
-        for scope_logs in resource_logs.scope_logs:
-            scope = decode_scope(scope_logs.scope, scope_logs.schema_url)
-            scopes[scope.scope_id] = scope
-            for record in scope_logs.log_records:
-                problem = _invalid_record(record)
-                if problem:
-                    rejected.add(problem)
-                    continue
-                row = _log_row(record, resource, scope.scope_id)
-                if row[1]:
-                    trace_ids.add(row[1])
-                rows.append(row)
-    return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()), log_rows=tuple(rows),
+    for resource, scope, record in walk.items(request.resource_logs, "scope_logs", "log_records"):
+        problem = _invalid_record(record)
+        if problem:
+            rejected.add(problem)
+            continue
+        row = _log_row(record, resource, scope.scope_id)
+        if row[1]:
+            trace_ids.add(row[1])
+        rows.append(row)
+    return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
+                      log_rows=tuple(rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 

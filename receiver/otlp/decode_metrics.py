@@ -18,12 +18,11 @@ from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
+    RequestWalk,
     content_id,
-    decode_resource,
-    decode_scope,
     encode_attributes,
 )
-from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
+from receiver.records import ResourceRecord, WriteBatch
 
 __all__ = ["decode_export_metrics_request"]
 
@@ -33,19 +32,12 @@ KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram",
 
 
 def decode_export_metrics_request(request: ExportMetricsServiceRequest) -> WriteBatch:
-    resources: dict[int, ResourceRecord] = {}
-    scopes: dict[int, ScopeRecord] = {}
+    walk = RequestWalk()
     rows: list[tuple] = []
     rejected = Rejections("data points")
-    for resource_metrics in request.resource_metrics:
-        resource = decode_resource(resource_metrics.resource, resource_metrics.schema_url)
-        resources[resource.resource_id] = resource
-        for scope_metrics in resource_metrics.scope_metrics:
-            scope = decode_scope(scope_metrics.scope, scope_metrics.schema_url)
-            scopes[scope.scope_id] = scope
-            for metric in scope_metrics.metrics:
-                _decode_metric(metric, resource, scope.scope_id, rows, rejected)
-    return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()),
+    for resource, scope, metric in walk.items(request.resource_metrics, "scope_metrics", "metrics"):
+        _decode_metric(metric, resource, scope.scope_id, rows, rejected)
+    return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
                       metric_rows=tuple(rows), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 

@@ -21,8 +21,7 @@ from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
-    decode_resource,
-    decode_scope,
+    RequestWalk,
     stored_attributes,
 )
 from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
@@ -35,27 +34,21 @@ SPAN_ID_BYTES = 8
 
 def decode_export_trace_request(request: ExportTraceServiceRequest,
                                 analyser: SpanAnalyser | None = None) -> WriteBatch:
-    resources: dict[int, ResourceRecord] = {}
-    scopes: dict[int, ScopeRecord] = {}
+    walk = RequestWalk()
     rows: list[tuple] = []
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
-    for resource_spans in request.resource_spans:
-        resource = decode_resource(resource_spans.resource, resource_spans.schema_url)
-        resources[resource.resource_id] = resource
-        for scope_spans in resource_spans.scope_spans:
-            scope = decode_scope(scope_spans.scope, scope_spans.schema_url)
-            scopes[scope.scope_id] = scope
-            for span in scope_spans.spans:
-                trace_id = span.trace_id
-                problem = _invalid_span(span, trace_id)
-                if problem:
-                    rejected.add(f"span {span.name!r}: {problem}")
-                    continue
-                trace_hex = trace_id.hex()
-                trace_ids.add(trace_hex)
-                rows.append(_span_row(span, trace_hex, resource, scope, analyser))
-    return WriteBatch(resources=tuple(resources.values()), scopes=tuple(scopes.values()), span_rows=tuple(rows),
+    for resource, scope, span in walk.items(request.resource_spans, "scope_spans", "spans"):
+        trace_id = span.trace_id
+        problem = _invalid_span(span, trace_id)
+        if problem:
+            rejected.add(f"span {span.name!r}: {problem}")
+            continue
+        trace_hex = trace_id.hex()
+        trace_ids.add(trace_hex)
+        rows.append(_span_row(span, trace_hex, resource, scope, analyser))
+    return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
+                      span_rows=tuple(rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 

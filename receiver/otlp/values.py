@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf import json_format
@@ -39,6 +40,26 @@ class Rejections:
         if not self.count:
             return ""
         return f"rejected {self.count} of {self.count + accepted} {self.noun}: " + "; ".join(self.reasons)
+
+
+class RequestWalk:
+    """Walks one request's Resource* -> Scope* -> items, decoding each distinct resource and
+    scope once (they become rows of their own tables, shared by the items)."""
+
+    def __init__(self) -> None:
+        self.resources: dict[int, ResourceRecord] = {}
+        self.scopes: dict[int, ScopeRecord] = {}
+
+    def items(self, resource_groups: Any, scope_field: str, items_field: str
+              ) -> Iterator[tuple[ResourceRecord, ScopeRecord, Any]]:
+        for group in resource_groups:
+            resource = decode_resource(group.resource, group.schema_url)
+            self.resources[resource.resource_id] = resource
+            for scope_group in getattr(group, scope_field):
+                scope = decode_scope(scope_group.scope, scope_group.schema_url)
+                self.scopes[scope.scope_id] = scope
+                for item in getattr(scope_group, items_field):
+                    yield resource, scope, item
 
 
 def content_id(*parts: bytes) -> int:

@@ -8,27 +8,16 @@ import threading
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from receiver.config import ReceiverConfig
 from receiver.service import Receiver
+from tests.sdk_spans import finished_spans
 
 
 def _traces(count: int, spans_each: int) -> list[list]:
-    provider = TracerProvider(resource=Resource.create({"service.name": "backpressure"}))
-    memory = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("backpressure")
-    for t in range(count):
-        with tracer.start_as_current_span(f"request {t}"):
-            for i in range(spans_each - 1):
-                with tracer.start_as_current_span(f"step {i}"):
-                    pass
-    spans = memory.get_finished_spans()
-    return [list(spans[i:i + spans_each]) for i in range(0, len(spans), spans_each)]
+    spans = finished_spans("backpressure", count, spans_each)
+    return [spans[i:i + spans_each] for i in range(0, len(spans), spans_each)]
 
 
 def test_sdk_exporters_retry_through_a_full_queue_and_lose_nothing(db_path):

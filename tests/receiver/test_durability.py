@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
 
 from receiver.storage.store import TraceStore
+from tests.sdk_spans import finished_spans
 from tests.serve_process import ServeProcess
-
-
-def _spans(n_traces: int, spans_per_trace: int):
-    provider = TracerProvider(resource=Resource.create({"service.name": "durability"}))
-    memory = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("durability")
-    for t in range(n_traces):
-        with tracer.start_as_current_span(f"request {t}"):
-            for i in range(spans_per_trace - 1):
-                with tracer.start_as_current_span(f"step {i}"):
-                    pass
-    return memory.get_finished_spans()
 
 
 def test_acknowledged_spans_survive_sigkill_and_restart(db_path):
     server = ServeProcess(db_path)
     server.wait_listening()
-    spans = _spans(n_traces=10, spans_per_trace=20)
+    spans = finished_spans("durability", traces=10, spans_per_trace=20)
     grpc_exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True)
     http_exporter = HttpExporter(endpoint=f"http://127.0.0.1:{server.http_port}/v1/traces")
     acknowledged = []
