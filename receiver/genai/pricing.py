@@ -57,6 +57,15 @@ PROVIDER_IDS = {
 _USER_KEYS = {"provider", "match", "input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
 
 
+@functools.lru_cache(maxsize=1024)
+def _day_text_of(day: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat()
+
+
+def _day_text(when_unix_nano: int | None) -> str:
+    return _day_text_of((when_unix_nano if when_unix_nano is not None else time_ns()) // _NS_PER_DAY)
+
+
 @functools.lru_cache(maxsize=4096)
 def _rates_json(price: ModelPrice) -> str:
     return json.dumps({"input": price.input_mtok, "output": price.output_mtok, "cache_read": price.cache_read_mtok,
@@ -97,6 +106,7 @@ class CostBreakdown:
     output_usd: float
     total_usd: float
     price: ModelPrice
+    price_date: str | None = None  # the UTC day whose price applied (prices change over time)
 
     def to_json(self) -> dict[str, Any]:
         p = self.price
@@ -109,6 +119,7 @@ class CostBreakdown:
             "usd": {"uncached_input": self.uncached_input_usd, "cache_read": self.cache_read_usd,
                     "cache_write": self.cache_write_usd, "output": self.output_usd},
             "total_usd": self.total_usd, "source": p.source, "model_ref": p.model_ref, "provider": p.provider,
+            "price_date": self.price_date,
         }
 
     def to_json_text(self) -> str:
@@ -119,7 +130,8 @@ class CostBreakdown:
                 f'"reasoning":{self.reasoning_tokens}}},"rates_per_mtok":{_rates_json(self.price)},'
                 f'"usd":{{"uncached_input":{self.uncached_input_usd!r},"cache_read":{self.cache_read_usd!r},'
                 f'"cache_write":{self.cache_write_usd!r},"output":{self.output_usd!r}}},'
-                f'"total_usd":{self.total_usd!r},{_source_json(self.price)}}}')
+                f'"total_usd":{self.total_usd!r},{_source_json(self.price)},'
+                f'"price_date":{"null" if self.price_date is None else chr(34) + self.price_date + chr(34)}}}')
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CostBreakdown:
@@ -127,7 +139,8 @@ class CostBreakdown:
         price = ModelPrice(r["input"], r["output"], r["cache_read"], r["cache_write"], data["source"],
                            data["model_ref"], data["provider"])
         return cls(t["uncached_input"], t["cache_read"], t["cache_write"], t["output"], t["reasoning"],
-                   u["uncached_input"], u["cache_read"], u["cache_write"], u["output"], data["total_usd"], price)
+                   u["uncached_input"], u["cache_read"], u["cache_write"], u["output"], data["total_usd"], price,
+                   data.get("price_date"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +197,8 @@ class PriceBook:
         write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
         usd = (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
                out * price.output_mtok / 1e6)
-        return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price)
+        return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price,
+                             _day_text(when_unix_nano))
 
     def _resolve_day(self, provider: str | None, model: str, day: int) -> _DayPrices:
         """The one (cached) lookup: user entries first, then genai-prices for that UTC day."""

@@ -70,6 +70,7 @@ def test_a_known_model_is_priced_with_its_breakdown(receiver):
     breakdown = span["cost_breakdown"]
     assert breakdown["tokens"]["uncached_input"] == 600 and breakdown["tokens"]["cache_read"] == 400
     assert "genai-prices" in breakdown["source"]
+    assert breakdown["price_date"] == "2026-09-21"  # the day of the call (make_span's BASE_NS)
     assert summary(receiver, trace_id).cost_usd == pytest.approx(span["cost_usd"])
 
 
