@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from app.formatting import format_duration_ns, format_time_ns, ns_to_ms, plural
+from app.formatting import format_cost_usd, format_duration_ns, format_time_ns, format_tokens, ns_to_ms, plural
 from receiver.attributes import plain_attributes, plain_value
 from receiver.records import StoredLog, StoredSpan, StoreStats, TraceDetail, TraceSummary
 
@@ -113,13 +113,15 @@ def stats_json(stats: StoreStats, db_path: str) -> dict[str, Any]:
 def traces_table(traces: list[TraceSummary]) -> str:
     if not traces:
         return "no traces yet: point an OTLP exporter at this receiver and run your app"
-    header = f"{'START':<23}  {'DURATION':>9}  {'SPANS':>5}  {'ERR':>3}  {'SERVICE':<24}  {'ROOT':<32}  TRACE ID"
+    header = (f"{'START':<23}  {'DURATION':>9}  {'SPANS':>5}  {'ERR':>3}  {'TOKENS IN/OUT':>13}  {'COST':>10}  "
+              f"{'SERVICE':<24}  {'ROOT':<32}  TRACE ID")
     lines = [header]
     for t in traces:
         root = t.root_name if t.has_root else f"({t.root_name or '?'}; root missing)"
         lines.append(
             f"{format_time_ns(t.start_time_unix_nano):<23}  {format_duration_ns(t.duration_ns):>9}  "
-            f"{t.span_count:>5}  {t.error_count or '':>3}  {_cut(t.service_name or '—', 24):<24}  "
+            f"{t.span_count:>5}  {t.error_count or '':>3}  {format_tokens(t.input_tokens, t.output_tokens):>13}  "
+            f"{format_cost_usd(t.cost_usd, unpriced=t.unpriced_calls):>10}  {_cut(t.service_name or '—', 24):<24}  "
             f"{_cut(root or '', 32):<32}  {t.trace_id}")
     return "\n".join(lines)
 
@@ -160,7 +162,8 @@ def trace_tree(detail: TraceDetail) -> str:
             orphan = f"  (parent {span.parent_span_id} missing)" if not branch and span.parent_span_id else ""
             lines.append(f"{prefix}{branch}{span.name}  [{span.kind_name}]  "
                          f"{format_duration_ns(span.duration_ns)} @+"
-                         f"{format_duration_ns(span.start_time_unix_nano - start)}{status}{orphan}")
+                         f"{format_duration_ns(span.start_time_unix_nano - start)}{_genai_summary(span)}"
+                         f"{status}{orphan}")
             child_prefix = prefix + {"": "", "└─ ": "   ", "├─ ": "│  "}[branch]
             kids = children.get(span.span_id, [])
             for record in logs_by_span.get(span.span_id, []):
@@ -178,6 +181,19 @@ def trace_tree(detail: TraceDetail) -> str:
         lines.append("  log records not tied to a stored span:")
         lines.extend(f"    {_log_line(record)}" for record in logs_by_span[None])
     return "\n".join(lines)
+
+
+def _genai_summary(span: StoredSpan) -> str:
+    """` · gpt-4o-mini · 75/15 tokens · $0.0000203` for a model call; the tool for a tool call."""
+    g = span.genai
+    if g.get("operation") == "execute_tool" and g.get("tool_name"):
+        return f" · tool {g['tool_name']}"
+    if g.get("input_tokens") is None and g.get("output_tokens") is None:
+        return ""
+    model = g.get("response_model") or g.get("request_model") or "?"
+    cost = format_cost_usd(g.get("cost_usd"), unpriced=int(g.get("cost_usd") is None))
+    duplicate = " (duplicate: counted once)" if g.get("duplicate_of") else ""
+    return f" · {model} · {format_tokens(g.get('input_tokens'), g.get('output_tokens'))} tokens · {cost}{duplicate}"
 
 
 def _log_line(record: StoredLog) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 
@@ -38,3 +39,27 @@ def ns_to_ms(ns: int) -> float:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def format_cost_usd(usd: float | None, *, unpriced: int = 0) -> str:
+    """Exact even when tiny ($0.000028, not <$0.01): local iteration lives in fractions of a cent."""
+    if usd is None:
+        return "no price" if unpriced else "—"
+    if usd >= 1:
+        text = f"${usd:.2f}"
+    else:  # three significant digits, never scientific notation
+        decimals = max(2, 2 - math.floor(math.log10(usd))) if usd > 0 else 2
+        text = "$" + f"{usd:.{decimals}f}".rstrip("0").rstrip(".")
+    return text + ("+?" if unpriced else "")  # some calls could not be priced
+
+
+def format_tokens(input_tokens: int | None, output_tokens: int | None) -> str:
+    if input_tokens is None and output_tokens is None:
+        return "—"
+    return f"{_short(input_tokens)}/{_short(output_tokens)}"
+
+
+def _short(count: int | None) -> str:
+    if count is None:
+        return "?"
+    return f"{count / 1000:.1f}k" if count >= 10_000 else str(count)
