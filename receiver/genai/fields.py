@@ -13,7 +13,6 @@ from typing import Any
 
 OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings", "retrieval", "execute_tool",
               "invoke_agent", "create_agent", "other")
-MODEL_CALL_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings"})
 
 # Fields holding message content: derived when a span is read, not on the ingest path.
 CONTENT_FIELDS = frozenset({"input_messages", "output_messages", "system_instructions", "tool_arguments",
@@ -56,7 +55,3 @@ class GenAiFields:
     output_messages: Messages | None = None
     system_instructions: Parts | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # family-specific facts worth showing
-
-    @property
-    def is_model_call(self) -> bool:
-        return self.operation in MODEL_CALL_OPERATIONS

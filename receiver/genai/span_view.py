@@ -22,12 +22,3 @@ class SpanView:
     status_code: int = 0  # 2 = error
     status_message: str = ""
     scope_name: str = ""
-
-    def first(self, *keys: str) -> Any:
-        """The value of the first key present (and not empty)."""
-        attributes = self.attributes
-        for key in keys:
-            value = attributes.get(key)
-            if value is not None and value != "":
-                return value
-        return None
