@@ -47,6 +47,10 @@ _DECODERS: dict[Signal, tuple[type[Message], Callable[[Message], WriteBatch]]] =
 }
 
 
+_ACCEPTED_COUNTER = {Signal.TRACES: "spans_accepted", Signal.LOGS: "logs_accepted",
+                     Signal.METRICS: "metric_points_accepted"}
+
+
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     accepted: int
@@ -91,13 +95,8 @@ class Ingestor:
         except ReceiverError:
             self._count(requests_failed=1)
             raise
-        accepted = {Signal.TRACES: "spans_accepted", Signal.LOGS: "logs_accepted",
-                    Signal.METRICS: "metric_points_accepted"}[signal]
-        self._count(**{accepted: batch.size, "items_rejected": batch.rejected})
+        self._count(**{_ACCEPTED_COUNTER[signal]: batch.size, "items_rejected": batch.rejected})
         return IngestResult(batch.size, batch.rejected, batch.rejection_message)
-
-    def export_traces(self, body: bytes, payload_format: PayloadFormat) -> IngestResult:
-        return self.export(Signal.TRACES, body, payload_format)
 
     def note_failed_request(self) -> None:
         """Transports call this for requests refused on the wire (media type, size)."""

@@ -67,16 +67,17 @@ def as_str_list(value: Any) -> list[str] | None:
     return None
 
 
-def parse_json(value: Any) -> Any:
-    """A JSON string parsed, or None; non-strings pass through (structured OTLP values)."""
+def parse_json(value: Any, invalid: Any = None) -> Any:
+    """A JSON string parsed, or `invalid` (unparsable or over MAX_JSON_CHARS); non-strings pass
+    through (structured OTLP values)."""
     if not isinstance(value, str):
         return value
     if len(value) > MAX_JSON_CHARS:
-        return None
+        return invalid
     try:
         return json.loads(value)
     except (ValueError, RecursionError):
-        return None
+        return invalid
 
 
 def json_or_text(value: Any) -> Any:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from receiver.genai.coerce import MAX_JSON_CHARS
+from receiver.genai.coerce import parse_json
 
 Message = dict[str, Any]
 Part = dict[str, Any]
@@ -40,12 +40,7 @@ _INVALID = object()  # "did not parse", distinct from a JSON null
 
 
 def _loads(text: str) -> Any:
-    if len(text) > MAX_JSON_CHARS:
-        return _INVALID
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return _INVALID
+    return parse_json(text, invalid=_INVALID)  # JSON null stays apart from "not JSON"
 
 
 def _structured(value: Any) -> Any:
