@@ -82,11 +82,13 @@ class Ingestor:
         self._write_timeout_s = write_timeout_s
         self._changed = threading.Condition()
         self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
+        self._decoding = threading.Lock()
 
     def export(self, signal: Signal, body: bytes, payload_format: PayloadFormat) -> IngestResult:
         message_type, decode = self._decoders[signal]
         try:
-            batch = decode(_parse(body, payload_format, message_type))
+            with self._decoding:
+                batch = decode(_parse(body, payload_format, message_type))
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
         except AtCapacity:

@@ -9,12 +9,12 @@ Precedence where a span carries several families: the span's *native* family fir
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from receiver.genai import openinference, otel, traceloop
 from receiver.genai.coerce import canonical_finish_reasons, clean_error_type, operation_from_span_name
 from receiver.genai.fields import CONTENT_FIELDS, GenAiFields
-from receiver.genai.messages import otel_messages
+from receiver.genai.messages import output_finish_reasons
 from receiver.genai.span_view import SpanView
 
 GENAI_PREFIXES = ("gen_ai.", "llm.", "openinference.", "traceloop.", "pydantic_ai.", "logfire.", "embedding.",
@@ -35,14 +35,46 @@ def _table(*families: dict[str, tuple[str, Any]]) -> dict[str, tuple[str, Any, i
     return table
 
 
-OTEL_FIRST = _table(otel.KEYS, openinference.KEYS)
-OPENINFERENCE_FIRST = _table(openinference.KEYS, otel.KEYS)
-OTEL_FIRST_NO_CONTENT = {k: v for k, v in OTEL_FIRST.items() if v[0] not in CONTENT_FIELDS}
-OPENINFERENCE_FIRST_NO_CONTENT = {k: v for k, v in OPENINFERENCE_FIRST.items() if v[0] not in CONTENT_FIELDS}
+def _without_content(table: dict[str, tuple[str, Any, int]]) -> dict[str, tuple[str, Any, int]]:
+    return {k: v for k, v in table.items() if v[0] not in CONTENT_FIELDS}
 
 
-def has_genai_data(span: SpanView) -> bool:
-    return any(key.startswith(GENAI_PREFIXES) for key in span.attributes)
+# (openinference span?, content wanted?) -> table
+TABLES = {
+    (False, True): _table(otel.KEYS, openinference.KEYS),
+    (True, True): _table(openinference.KEYS, otel.KEYS),
+}
+TABLES[False, False] = _without_content(TABLES[False, True])
+TABLES[True, False] = _without_content(TABLES[True, True])
+
+class Plan(NamedTuple):
+    """What the normaliser does with spans of one shape (one list of attribute keys)."""
+
+    readers: tuple[tuple[str, str, Any], ...]  # (attribute key, field, reader), best rank first
+    genai_data: bool  # any key in a GenAI namespace
+    traceloop_keys: bool  # any of Traceloop's marker keys
+
+
+MAX_PLANS = 4096
+_plans: dict[tuple, Plan] = {}
+
+
+def _plan(keys: tuple[str, ...], is_openinference: bool, content: bool) -> Plan:
+    """Spans from one instrumentation share a handful of shapes, so the table work is done
+    once per shape, not once per span (the ingest path's hot loop)."""
+    cache_key = (keys, is_openinference, content)
+    plan = _plans.get(cache_key)
+    if plan is None:
+        table = TABLES[is_openinference, content]
+        present = set(keys)
+        plan = Plan(tuple((key, table[key][0], table[key][1])
+                          for key in sorted(present & table.keys(), key=lambda k: table[k][2])),
+                    any(key.startswith(GENAI_PREFIXES) for key in present),
+                    any(key in present for key in traceloop.MARKERS))
+        if len(_plans) >= MAX_PLANS:  # senders with free-form keys: start over rather than grow
+            _plans.clear()
+        _plans[cache_key] = plan
+    return plan
 
 
 def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
@@ -51,30 +83,26 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     and readers derive them from the stored attributes when a span is opened."""
     attributes = span.attributes
     is_openinference = openinference.MARKER in attributes
-    table = (OPENINFERENCE_FIRST if is_openinference else OTEL_FIRST) if content else (
-        OPENINFERENCE_FIRST_NO_CONTENT if is_openinference else OTEL_FIRST_NO_CONTENT)
-    chosen: dict[str, tuple[int, Any]] = {}
-    for key in attributes.keys() & table.keys():  # the set intersection runs in C
-        field, reader, rank = table[key]
-        held = chosen.get(field)
-        if held is not None and held[0] < rank:
-            continue
-        value = reader(attributes[key])
-        if value is not None:
-            chosen[field] = (rank, value)
-    if not chosen and not is_openinference and not has_genai_data(span):
+    plan = _plan(tuple(attributes), is_openinference, content)
+    chosen: dict[str, Any] = {}
+    for key, field, reader in plan.readers:
+        if field not in chosen:  # a better-ranked key already gave it
+            value = reader(attributes[key])
+            if value is not None:  # malformed: the next key for the field may do
+                chosen[field] = value
+    if not chosen and not is_openinference and not plan.genai_data:
         return GenAiFields()
-    fields = GenAiFields(**{field: value for field, (_, value) in chosen.items()})
+    fields = GenAiFields(**chosen)
     otel.finish(span, fields, content=content)
     if is_openinference:
         openinference.finish(span, fields, content=content)
-    if traceloop.is_traceloop(span):
+    if plan.traceloop_keys or span.scope_name == traceloop.SCOPE:
         traceloop.finish(span, fields, content=content)
     if not content and "finish_reasons" not in chosen:
         # some instrumentations put the finish reason only inside the output messages
         output = attributes.get("gen_ai.output.messages")
         if output is not None and (not isinstance(output, str) or "finish_reason" in output):
-            fields.output_messages = otel_messages(output)
+            fields.finish_reasons = output_finish_reasons(output)
     if fields.operation is None:
         fields.operation = operation_from_span_name(span.name) or "other"
     _tokens(fields)

@@ -13,11 +13,7 @@ REQUEST_TYPES = {"chat": "chat", "completion": "text_completion", "embedding": "
 SPAN_KINDS = {"agent": "invoke_agent", "tool": "execute_tool", "workflow": "other", "task": "other"}
 ASSOCIATION = "traceloop.association.properties."
 MARKERS = ("llm.request.type", "traceloop.span.kind", "gen_ai.prompt.0.content", "gen_ai.prompt.0.role")
-
-
-def is_traceloop(span: SpanView) -> bool:
-    a = span.attributes
-    return any(key in a for key in MARKERS) or span.scope_name == "traceloop.tracer"
+SCOPE = "traceloop.tracer"
 
 
 def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:

@@ -94,7 +94,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     return (
         trace_hex,
         span_hex,
-        parent.hex() if parent and any(parent) else None,
+        parent.hex() if parent and any(parent) else "",  # "" is NULL (records.SPAN_EMPTY_MEANS_NULL)
         span.name,
         span.kind,
         span.start_time_unix_nano,
@@ -116,14 +116,14 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     )
 
 
-_NO_GENAI = (None,) * 28  # GenAI columns of a span that was not analysed
+_NO_GENAI = ("",) * 28  # GenAI columns of a span that was not analysed ("" is NULL)
 
 
 def _genai_values(analysis: SpanAnalysis) -> tuple:
     f = analysis.fields
     cost = analysis.cost
     breakdown = cost.to_json_text() if cost is not None else (_NO_PRICE if analysis.unpriced else None)
-    return (
+    values = (
         f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
         f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
         f.max_tokens, _str_list_json(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
@@ -132,6 +132,7 @@ def _genai_values(analysis: SpanAnalysis) -> tuple:
         None if cost is None else cost.total_usd, breakdown,
         None,  # duplicate_of: set by the writer, which can see earlier spans
     )
+    return tuple(["" if value is None else value for value in values])  # "" is NULL in these columns
 
 
 _NO_PRICE = '{"no_price":true}'

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
@@ -20,7 +21,24 @@ from receiver.records import ResourceRecord, ScopeRecord
 MAX_TIME_UNIX_NANO = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are unsigned
 MAX_REASONS_IN_MESSAGE = 3  # a partial-success message names a few reasons, not thousands
 
-JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class StoredJson:
+    """Values as the JSON text we store: compact, UTF-8, exact. orjson writes it several times
+    faster than the standard library (it runs for every span, event and log record); the
+    standard encoder takes what orjson refuses (integers beyond 64 bits, lone surrogates).
+    Non-finite numbers never get here as numbers: attributes keep them typed ("NaN")."""
+
+    _fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+    def encode(self, value: Any) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return self._fallback.encode(value)
+
+
+JSON = StoredJson()
 
 
 class Rejections:

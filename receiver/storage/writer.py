@@ -18,10 +18,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
-from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
+from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL, WriteBatch
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,12 @@ _INSERT_SCOPE = "INSERT OR IGNORE INTO scopes VALUES (?, ?, ?, ?, ?, ?)"
 # releases and retakes the GIL around every call, and while decode threads are busy each
 # retake can wait a whole switch interval (measured: row-at-a-time inserts fell from 74,000
 # to 127 rows/s beside one busy decoding thread).
-def _row_sql(columns: tuple[str, ...]) -> str:
-    return "(" + ", ".join("?" * len(columns)) + ")"
+def _row_sql(columns: tuple[str, ...], empty_means_null: frozenset[str] = frozenset()) -> str:
+    return "(" + ", ".join("nullif(?, '')" if c in empty_means_null else "?" for c in columns) + ")"
 
 
-_SPAN_ROW_SQL, _LOG_ROW_SQL, _METRIC_ROW_SQL = map(_row_sql, (SPAN_COLUMNS, LOG_COLUMNS, METRIC_POINT_COLUMNS))
+_SPAN_ROW_SQL = _row_sql(SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL)
+_LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
 # A model call reported twice (a provider SDK's own tracing beside an instrumentation library)
 # has one response id in one service: the later copy points at the first and stays out of
 # totals. Runs for the spans just inserted (rowid above the mark taken before the insert).
@@ -57,6 +59,19 @@ FROM (SELECT later.rowid AS later_rowid,
 WHERE spans.rowid = first.later_rowid AND first.span_id IS NOT NULL
 """
 _MAX_ROWS_PER_STATEMENT = 500
+_RESPONSE_ID = SPAN_COLUMNS.index("response_id")
+MAX_KNOWN_IDS = 100_000  # resources and scopes known to be stored; forgotten past this (then re-inserted, ignored)
+
+
+class _NewIds(NamedTuple):
+    """Resources and scopes inserted by the current transaction: known once it commits."""
+
+    resources: set[int]
+    scopes: set[int]
+
+
+class _NothingToCommit(Exception):
+    """The batch's only request failed; its ticket holds the error."""
 
 
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
@@ -162,6 +177,11 @@ class DatabaseWriter:
         self._ready = threading.Event()
         self._startup_error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
+        # writer-thread state: what the database is known to hold, to skip statements
+        self._known_resources: set[int] = set()
+        self._known_scopes: set[int] = set()
+        # highest span rowid; None = ask the database (after a rollback, or anything that deletes spans)
+        self._span_mark: int | None = None
 
     # --- called from other threads ------------------------------------------------------
 
@@ -253,19 +273,34 @@ class DatabaseWriter:
             return tickets
 
     def _write(self, db, tickets: list[WriteTicket]) -> None:
+        """One transaction for the batch, each request in a savepoint when there are several,
+        so one failing request does not sink the others. Few statements per batch: each one
+        gives up the GIL and must win it back from the decoding threads."""
+        conn = db.conn
         touched: set[str] = set()  # traces with new data
         span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
         written = Written()
         error: Exception | None = None
+        new_ids = _NewIds(set(), set())
         try:
-            with db.atomic():
+            conn.execute("BEGIN")
+            try:
                 for ticket in tickets:
+                    alone = len(tickets) == 1
                     try:
-                        with db.atomic():  # savepoint: a failing request leaves the others intact
-                            ticket.written = _insert(db.conn, ticket.batch)
+                        if not alone:
+                            conn.execute("SAVEPOINT request")
+                        ticket.written = self._insert(conn, ticket.batch, new_ids)
+                        if not alone:
+                            conn.execute("RELEASE request")
                     except sqlite3.Error as exc:
                         log.exception("writing a request of %d items failed", ticket.batch.size)
                         ticket.error = StorageFailed(f"database write failed: {exc}")
+                        self._span_mark = None  # rows were rolled back: ask the database again
+                        if alone:
+                            raise _NothingToCommit from exc
+                        conn.execute("ROLLBACK TO request")
+                        conn.execute("RELEASE request")
                         continue
                     written += ticket.written
                     if ticket.written.spans:
@@ -273,7 +308,19 @@ class DatabaseWriter:
                     if ticket.written.spans or ticket.written.logs:
                         touched.update(ticket.batch.trace_ids)
                 if span_traces:
-                    refresh_trace_rollups(db.conn, sorted(span_traces), self._clock_ns())
+                    refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
+                conn.execute("COMMIT")
+            except BaseException:
+                self._span_mark = None
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            for known, new in ((self._known_resources, new_ids.resources), (self._known_scopes, new_ids.scopes)):
+                if len(known) + len(new) > MAX_KNOWN_IDS:
+                    known.clear()
+                known |= new
+        except _NothingToCommit:
+            pass  # the one request's error is on its ticket
         except sqlite3.Error as exc:
             log.exception("committing a batch of %d requests failed", len(tickets))
             error = StorageFailed(f"database commit failed: {exc}")
@@ -286,6 +333,31 @@ class DatabaseWriter:
         if error is None and written != Written():
             self._subscribers.publish(IngestEvent(frozenset(touched), written.spans, written.logs,
                                                   written.metric_points))
+
+    def _insert(self, conn: sqlite3.Connection, batch: WriteBatch, new_ids: _NewIds) -> Written:
+        """Write one request's rows; return how many of each were new."""
+        resources = [r for r in batch.resources if r.resource_id not in self._known_resources]
+        scopes = [s for s in batch.scopes if s.scope_id not in self._known_scopes]
+        if resources:
+            conn.executemany(_INSERT_RESOURCE, resources)
+            new_ids.resources.update(r.resource_id for r in resources)
+        if scopes:
+            conn.executemany(_INSERT_SCOPE, scopes)
+            new_ids.scopes.update(s.scope_id for s in scopes)
+        spans = 0
+        if batch.span_rows:
+            if self._span_mark is None:
+                (self._span_mark,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
+            mark = self._span_mark
+            spans, last_rowid = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
+            if spans:
+                # Rowids only grow (nothing newer is ever deleted), so the last one inserted is
+                # the highest: the next request's mark, without asking the database.
+                self._span_mark = last_rowid
+                if any(row[_RESPONSE_ID] for row in batch.span_rows):
+                    conn.execute(_MARK_DUPLICATES, [mark])
+        logs = _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows)[0]
+        return Written(spans, logs, _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows)[0])
 
 
 def refresh_trace_rollups(conn: sqlite3.Connection, trace_ids: list[str], now_ns: int | None = None) -> None:
@@ -300,30 +372,19 @@ def _checkpoint(db) -> None:
         log.warning("WAL checkpoint failed; will retry when next idle", exc_info=True)
 
 
-def _insert(conn: sqlite3.Connection, batch: WriteBatch) -> Written:
-    """Write one request's rows; return how many of each were new."""
-    conn.executemany(_INSERT_RESOURCE, batch.resources)
-    conn.executemany(_INSERT_SCOPE, batch.scopes)
-    spans = 0
-    if batch.span_rows:
-        (mark,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
-        spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
-        if spans:
-            conn.execute(_MARK_DUPLICATES, [mark])
-    return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
-                   _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
-
-
-def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> int:
+def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str,
+                 rows: tuple[tuple, ...]) -> tuple[int, int | None]:
     """INSERT … VALUES (…), (…), … in chunks that fit SQLite's bound-variable limit; return
-    how many rows were new. A row already stored (same key) is skipped: ingest is idempotent."""
+    how many rows were new and the last rowid inserted. A row already stored (same key) is
+    skipped: ingest is idempotent."""
     if not rows:
-        return 0
+        return 0, None
     before = conn.total_changes
+    cursor = None
     per_statement = min(_MAX_ROWS_PER_STATEMENT,
                         conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(rows[0]))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         sql = f"INSERT INTO {table} VALUES {', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"
-        conn.execute(sql, [value for row in chunk for value in row])
-    return conn.total_changes - before
+        cursor = conn.execute(sql, [value for row in chunk for value in row])
+    return conn.total_changes - before, cursor.lastrowid
