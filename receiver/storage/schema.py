@@ -40,13 +40,6 @@ WRITE_PRAGMAS = (
     "PRAGMA journal_size_limit = 67108864",
 )
 
-# Settings of read connections (opened with mode=ro, so they cannot write anyway).
-READ_PRAGMAS = (
-    "PRAGMA busy_timeout = 10000",
-    "PRAGMA query_only = ON",
-)
-
-
 @MIGRATIONS()
 def m001_spans(db: Database) -> None:
     db.execute(
@@ -202,6 +195,28 @@ def m003_genai(db: Database) -> None:
                "WHERE session_id IS NOT NULL")
 
 
+@MIGRATIONS()
+def m004_mark_duplicates_on_insert(db: Database) -> None:
+    # A model call reported twice (a provider SDK's own tracing beside an instrumentation
+    # library) has one response id in one service: a later copy points at the first and stays
+    # out of totals. A trigger does it inside the INSERT, where it costs one index probe per
+    # span with a response id and no extra statement.
+    db.execute("""
+        CREATE TRIGGER spans_mark_duplicate AFTER INSERT ON spans
+        WHEN NEW.response_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM spans AS earlier
+            WHERE earlier.response_id = NEW.response_id AND earlier.service_name IS NEW.service_name
+              AND earlier.rowid < NEW.rowid)
+        BEGIN
+            UPDATE spans SET duplicate_of = (
+                SELECT earlier.span_id FROM spans AS earlier
+                WHERE earlier.response_id = NEW.response_id AND earlier.service_name IS NEW.service_name
+                  AND earlier.rowid < NEW.rowid
+                ORDER BY earlier.rowid LIMIT 1)
+            WHERE rowid = NEW.rowid;
+        END""")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,12 +226,3 @@ def open_write_db(path: Path) -> Database:
     db = Database(conn, execute_plugins=False)
     MIGRATIONS.apply(db)
     return db
-
-
-def open_read_db(path: Path) -> Database:
-    """A read-only connection: it can neither write nor take a lock that blocks the writer."""
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    conn = sqlite3.connect(uri, uri=True)
-    for pragma in READ_PRAGMAS:
-        conn.execute(pragma)
-    return Database(conn, execute_plugins=False)

@@ -33,7 +33,7 @@ from receiver.records import (
     TracePage,
     TraceSummary,
 )
-from receiver.storage.schema import open_read_db
+from receiver.storage.read_db import open_read_db
 
 __all__ = ["TraceStore", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
@@ -87,7 +87,7 @@ class TraceStore:
         self.db_path = Path(db_path)
         self._timeout_s = query_timeout_s
         self._local = threading.local()
-        self._all_dbs: list[Any] = []
+        self._all_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
     # --- queries ------------------------------------------------------------------------
@@ -199,23 +199,23 @@ class TraceStore:
             conn.set_progress_handler(None, 0)
 
     def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
             if not self.db_path.exists():
                 raise DatabaseMissing(f"no database at {self.db_path}")
-            db = open_read_db(self.db_path)
-            self._local.db = db
+            conn = open_read_db(self.db_path)
+            self._local.conn = conn
             with self._lock:
-                self._all_dbs.append(db)
-        return db.conn
+                self._all_conns.append(conn)
+        return conn
 
     def close(self) -> None:
         """Close this store's connections (call from the thread that owns them)."""
         with self._lock:
-            dbs, self._all_dbs = self._all_dbs, []
-        for db in dbs:
+            conns, self._all_conns = self._all_conns, []
+        for conn in conns:
             try:
-                db.close()
+                conn.close()
             except sqlite3.ProgrammingError:  # opened on another thread that is gone
                 pass
         self._local = threading.local()

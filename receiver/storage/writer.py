@@ -45,21 +45,7 @@ def _row_sql(columns: tuple[str, ...], empty_means_null: frozenset[str] = frozen
 
 _SPAN_ROW_SQL = _row_sql(SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL)
 _LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
-# A model call reported twice (a provider SDK's own tracing beside an instrumentation library)
-# has one response id in one service: the later copy points at the first and stays out of
-# totals. Runs for the spans just inserted (rowid above the mark taken before the insert).
-_MARK_DUPLICATES = """
-UPDATE spans SET duplicate_of = first.span_id
-FROM (SELECT later.rowid AS later_rowid,
-             (SELECT earlier.span_id FROM spans AS earlier
-              WHERE earlier.response_id = later.response_id AND earlier.service_name IS later.service_name
-                AND earlier.rowid < later.rowid
-              ORDER BY earlier.rowid LIMIT 1) AS span_id
-      FROM spans AS later WHERE later.rowid > ? AND later.response_id IS NOT NULL) AS first
-WHERE spans.rowid = first.later_rowid AND first.span_id IS NOT NULL
-"""
-_MAX_ROWS_PER_STATEMENT = 500
-_RESPONSE_ID = SPAN_COLUMNS.index("response_id")
+_MAX_ROWS_PER_STATEMENT = 1000  # SQLite's variable limit binds first: one statement per usual request
 MAX_KNOWN_IDS = 100_000  # resources and scopes known to be stored; forgotten past this (then re-inserted, ignored)
 
 
@@ -180,8 +166,6 @@ class DatabaseWriter:
         # writer-thread state: what the database is known to hold, to skip statements
         self._known_resources: set[int] = set()
         self._known_scopes: set[int] = set()
-        # highest span rowid; None = ask the database (after a rollback, or anything that deletes spans)
-        self._span_mark: int | None = None
 
     # --- called from other threads ------------------------------------------------------
 
@@ -296,7 +280,6 @@ class DatabaseWriter:
                     except sqlite3.Error as exc:
                         log.exception("writing a request of %d items failed", ticket.batch.size)
                         ticket.error = StorageFailed(f"database write failed: {exc}")
-                        self._span_mark = None  # rows were rolled back: ask the database again
                         if alone:
                             raise _NothingToCommit from exc
                         conn.execute("ROLLBACK TO request")
@@ -311,7 +294,6 @@ class DatabaseWriter:
                     refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
                 conn.execute("COMMIT")
             except BaseException:
-                self._span_mark = None
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
@@ -344,20 +326,9 @@ class DatabaseWriter:
         if scopes:
             conn.executemany(_INSERT_SCOPE, scopes)
             new_ids.scopes.update(s.scope_id for s in scopes)
-        spans = 0
-        if batch.span_rows:
-            if self._span_mark is None:
-                (self._span_mark,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
-            mark = self._span_mark
-            spans, last_rowid = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)
-            if spans:
-                # Rowids only grow (nothing newer is ever deleted), so the last one inserted is
-                # the highest: the next request's mark, without asking the database.
-                self._span_mark = last_rowid
-                if any(row[_RESPONSE_ID] for row in batch.span_rows):
-                    conn.execute(_MARK_DUPLICATES, [mark])
-        logs = _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows)[0]
-        return Written(spans, logs, _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows)[0])
+        spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)  # duplicates: schema.m004
+        return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
+                       _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 
 
 def refresh_trace_rollups(conn: sqlite3.Connection, trace_ids: list[str], now_ns: int | None = None) -> None:
@@ -372,19 +343,16 @@ def _checkpoint(db) -> None:
         log.warning("WAL checkpoint failed; will retry when next idle", exc_info=True)
 
 
-def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str,
-                 rows: tuple[tuple, ...]) -> tuple[int, int | None]:
+def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> int:
     """INSERT … VALUES (…), (…), … in chunks that fit SQLite's bound-variable limit; return
-    how many rows were new and the last rowid inserted. A row already stored (same key) is
-    skipped: ingest is idempotent."""
+    how many rows were new. A row already stored (same key) is skipped: ingest is idempotent."""
     if not rows:
-        return 0, None
+        return 0
     before = conn.total_changes
-    cursor = None
     per_statement = min(_MAX_ROWS_PER_STATEMENT,
                         conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(rows[0]))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         sql = f"INSERT INTO {table} VALUES {', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"
-        cursor = conn.execute(sql, [value for row in chunk for value in row])
-    return conn.total_changes - before, cursor.lastrowid
+        conn.execute(sql, [value for row in chunk for value in row])
+    return conn.total_changes - before
