@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,10 @@ from receiver.storage.writer import DatabaseWriter
 log = logging.getLogger(__name__)
 
 GRPC_STOP_GRACE_S = 5.0  # in-flight exports get this long to finish on shutdown
+# The writer gives up the GIL for every SQLite statement and must win it back from a thread
+# decoding the next request; with CPython's default 5 ms switch interval each statement could
+# wait that long. 1 ms: +25 % spans/s over gRPC on a 2-core machine (docs/benchmarks.md).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Receiver:
 
     def start(self) -> ListenAddresses:
         cfg = self.config
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))  # process-wide
         with contextlib.ExitStack() as stack:
             writer = DatabaseWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
                                 subscribers=self._subscribers)
