@@ -30,8 +30,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
-
 from receiver.genai.coerce import parse_json
 
 Message = dict[str, Any]
@@ -140,10 +138,7 @@ def otel_messages(value: Any) -> list[Message] | None:
 def output_finish_reasons(value: Any) -> list[str] | None:
     """The finish reasons in `gen_ai.output.messages`, without converting the messages: what
     the ingest path needs of them (each message or choice carries its own)."""
-    try:  # orjson: several times faster, and its one inexactness (huge integers) is moot here
-        data = orjson.loads(value) if isinstance(value, str) else value
-    except orjson.JSONDecodeError:
-        data = _structured(value)
+    data = _structured(value)
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

@@ -47,6 +47,7 @@ TABLES = {
 TABLES[False, False] = _without_content(TABLES[False, True])
 TABLES[True, False] = _without_content(TABLES[True, True])
 
+
 class Plan(NamedTuple):
     """What the normaliser does with spans of one shape (one list of attribute keys)."""
 

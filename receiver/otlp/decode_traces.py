@@ -24,7 +24,7 @@ from receiver.otlp.values import (
     RequestWalk,
     stored_attributes,
 )
-from receiver.records import ResourceRecord, ScopeRecord, WriteBatch
+from receiver.records import GENAI_FIELDS, ResourceRecord, ScopeRecord, WriteBatch
 
 __all__ = ["decode_export_trace_request"]
 
@@ -116,7 +116,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     )
 
 
-_NO_GENAI = ("",) * 28  # GenAI columns of a span that was not analysed ("" is NULL)
+_NO_GENAI = ("",) * len(GENAI_FIELDS)  # GenAI columns of a span that was not analysed ("" is NULL)
 
 
 def _genai_values(analysis: SpanAnalysis) -> tuple:

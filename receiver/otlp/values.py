@@ -22,7 +22,6 @@ MAX_TIME_UNIX_NANO = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times 
 MAX_REASONS_IN_MESSAGE = 3  # a partial-success message names a few reasons, not thousands
 
 
-
 class StoredJson:
     """Values as the JSON text we store: compact, UTF-8, exact. orjson writes it several times
     faster than the standard library (it runs for every span, event and log record); the

@@ -56,10 +56,6 @@ class _NewIds(NamedTuple):
     scopes: set[int]
 
 
-class _NothingToCommit(Exception):
-    """The batch's only request failed; its ticket holds the error."""
-
-
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
 # never matters: the head is the earliest span without a parent, else (root not arrived yet)
 # the earliest span.
@@ -266,22 +262,22 @@ class DatabaseWriter:
         written = Written()
         error: Exception | None = None
         new_ids = _NewIds(set(), set())
+        savepoints = len(tickets) > 1  # one request alone: its transaction is its savepoint
         try:
             conn.execute("BEGIN")
             try:
                 for ticket in tickets:
-                    alone = len(tickets) == 1
                     try:
-                        if not alone:
+                        if savepoints:
                             conn.execute("SAVEPOINT request")
                         ticket.written = self._insert(conn, ticket.batch, new_ids)
-                        if not alone:
+                        if savepoints:
                             conn.execute("RELEASE request")
                     except sqlite3.Error as exc:
+                        if not savepoints:
+                            raise  # the whole transaction rolls back below
                         log.exception("writing a request of %d items failed", ticket.batch.size)
                         ticket.error = StorageFailed(f"database write failed: {exc}")
-                        if alone:
-                            raise _NothingToCommit from exc
                         conn.execute("ROLLBACK TO request")
                         conn.execute("RELEASE request")
                         continue
@@ -301,11 +297,9 @@ class DatabaseWriter:
                 if len(known) + len(new) > MAX_KNOWN_IDS:
                     known.clear()
                 known |= new
-        except _NothingToCommit:
-            pass  # the one request's error is on its ticket
         except sqlite3.Error as exc:
-            log.exception("committing a batch of %d requests failed", len(tickets))
-            error = StorageFailed(f"database commit failed: {exc}")
+            log.exception("writing a batch of %d requests failed", len(tickets))
+            error = StorageFailed(f"database write failed: {exc}")
         with self._cond:
             self._pending_spans -= sum(t.batch.size for t in tickets)
             self._in_flight = 0
