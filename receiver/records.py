@@ -11,12 +11,19 @@ are. Read side: frozen dataclasses with JSON columns already parsed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from receiver.attributes import StoredAttributes, plain_attributes
 
 # --- write side -----------------------------------------------------------------------
+
+
+def content_id(*parts: bytes) -> int:
+    """A stable signed 64-bit id from content, so equal resources, scopes and prices share a row."""
+    digest = hashlib.blake2b(b"\x00".join(parts), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class ResourceRecord(NamedTuple):
@@ -41,6 +48,21 @@ class ScopeRecord(NamedTuple):
     schema_url: str
 
 
+class PriceRecord(NamedTuple):
+    """One model price as applied on one UTC day (`receiver.genai.pricing`); content-hashed id.
+    A priced span refers to it: its cost breakdown is its token columns times these rates."""
+
+    price_id: int
+    input_mtok: float  # USD per million tokens
+    output_mtok: float
+    cache_read_mtok: float | None  # None: the input rate applies
+    cache_write_mtok: float | None
+    source: str
+    model_ref: str
+    provider: str | None
+    price_date: str | None
+
+
 # Column order of the `spans` table; the decoder makes each span a tuple in this order.
 SPAN_COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_unix_nano",
@@ -53,12 +75,14 @@ SPAN_COLUMNS = (
     "max_tokens", "finish_reasons", "response_id", "tool_name", "tool_call_id", "is_streaming",
     "agent_name", "session_id", "user_id", "ttft_ms", "error_type", "display_name", "genai_extras",
     "cost_usd", "cost_breakdown", "duplicate_of",
+    # the price a priced span's cost came from (a `prices` row, migration m005)
+    "price_id",
 )
-GENAI_FIELDS = SPAN_COLUMNS[SPAN_COLUMNS.index("operation"):]
+GENAI_FIELDS = SPAN_COLUMNS[SPAN_COLUMNS.index("operation"):SPAN_COLUMNS.index("duplicate_of") + 1]
 # In span rows these columns hold "" for NULL: Python's sqlite3 binds None through its adapter
 # lookup, several times slower than a string, and most GenAI columns of most spans are empty.
 # None of them has a meaningful empty string (ids are hex, GenAI readers turn blanks into None).
-SPAN_EMPTY_MEANS_NULL = frozenset({"parent_span_id", *GENAI_FIELDS})
+SPAN_EMPTY_MEANS_NULL = frozenset({"parent_span_id", *GENAI_FIELDS, "price_id"})
 GENAI_JSON_FIELDS = frozenset({"finish_reasons", "genai_extras", "cost_breakdown"})
 LOG_COLUMNS = (
     "log_id", "trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity_number",
@@ -82,6 +106,7 @@ class WriteBatch:
 
     resources: tuple[ResourceRecord, ...] = ()
     scopes: tuple[ScopeRecord, ...] = ()
+    prices: tuple[PriceRecord, ...] = ()  # the prices the span rows refer to
     span_rows: tuple[tuple, ...] = ()
     log_rows: tuple[tuple, ...] = ()
     metric_rows: tuple[tuple, ...] = ()

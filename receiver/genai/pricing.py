@@ -46,6 +46,8 @@ import genai_prices
 from genai_prices import types as gp
 from genai_prices.data_snapshot import DataSnapshot, find_provider_by_id
 
+from receiver.records import PriceRecord, content_id
+
 _NS_PER_DAY = 86_400 * 10**9
 # OTel `gen_ai.provider.name` values whose genai-prices id differs (the rest are identical).
 # Azure's provider in genai-prices falls back to OpenAI/Anthropic/... models; Google's to Anthropic.
@@ -54,6 +56,8 @@ PROVIDER_IDS = {
     "gcp.vertex_ai": "google", "gcp.gen_ai": "google", "mistral_ai": "mistral", "x_ai": "x-ai",
     "moonshot_ai": "moonshotai",
 }
+# The stored breakdown of a model call with tokens whose model has no known price.
+NO_PRICE_MARKER = '{"no_price":true}'
 _USER_KEYS = {"provider", "match", "input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"}
 
 
@@ -141,6 +145,35 @@ class CostBreakdown:
                    data.get("price_date"))
 
 
+def price_tokens(price: ModelPrice, price_date: str | None, *, input_tokens: int | None,
+                 output_tokens: int | None, cache_read_tokens: int | None, cache_write_tokens: int | None,
+                 reasoning_tokens: int | None) -> CostBreakdown:
+    """The arithmetic of one call's cost: at ingestion, and again when a stored span is read
+    (spans keep their tokens and a reference to the price, not the breakdown's text)."""
+    read, write, out = cache_read_tokens or 0, cache_write_tokens or 0, output_tokens or 0
+    uncached = max(0, (input_tokens or 0) - read - write)  # the caller fixes senders that exclude cache
+    read_rate = price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok
+    write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
+    usd = (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
+           out * price.output_mtok / 1e6)
+    return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
+
+
+@functools.lru_cache(maxsize=4096)
+def price_record(price: ModelPrice, price_date: str | None) -> PriceRecord:
+    """The stored row of a price on a day (a handful per database: one per model and day)."""
+    identity = json.dumps([price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok,
+                           price.source, price.model_ref, price.provider, price_date]).encode()
+    return PriceRecord(content_id(identity), price.input_mtok, price.output_mtok, price.cache_read_mtok,
+                       price.cache_write_mtok, price.source, price.model_ref, price.provider, price_date)
+
+
+def stored_price(record: PriceRecord) -> tuple[ModelPrice, str | None]:
+    """A `prices` row back as the price it was (and its day)."""
+    _, input_mtok, output_mtok, cache_read, cache_write, source, model_ref, provider, price_date = record
+    return ModelPrice(input_mtok, output_mtok, cache_read, cache_write, source, model_ref, provider), price_date
+
+
 @dataclass(frozen=True, slots=True)
 class _DayPrices:  # a model's price on one UTC day; time-of-day windows (UTC seconds, first wins) override it
     default: ModelPrice | None
@@ -189,14 +222,9 @@ class PriceBook:
             provider, request_model, when_unix_nano)
         if price is None:
             return None
-        read, write, out = cache_read_tokens or 0, cache_write_tokens or 0, output_tokens or 0
-        uncached = max(0, (input_tokens or 0) - read - write)  # the caller fixes senders that exclude cache
-        read_rate = price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok
-        write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
-        usd = (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
-               out * price.output_mtok / 1e6)
-        return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price,
-                             _day_text(when_unix_nano))
+        return price_tokens(price, _day_text(when_unix_nano), input_tokens=input_tokens,
+                            output_tokens=output_tokens, cache_read_tokens=cache_read_tokens,
+                            cache_write_tokens=cache_write_tokens, reasoning_tokens=reasoning_tokens)
 
     def _resolve_day(self, provider: str | None, model: str, day: int) -> _DayPrices:
         """The one (cached) lookup: user entries first, then genai-prices for that UTC day."""

@@ -16,6 +16,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from receiver.attributes import plain_attributes
 from receiver.genai.analyser import SpanAnalyser, SpanAnalysis
 from receiver.genai.content import without_content
+from receiver.genai.pricing import NO_PRICE_MARKER, price_record
 from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.values import (
     JSON,
@@ -24,7 +25,7 @@ from receiver.otlp.values import (
     RequestWalk,
     stored_attributes,
 )
-from receiver.records import GENAI_FIELDS, ResourceRecord, ScopeRecord, WriteBatch
+from receiver.records import GENAI_FIELDS, PriceRecord, ResourceRecord, ScopeRecord, WriteBatch
 
 __all__ = ["decode_export_trace_request"]
 
@@ -36,6 +37,7 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
                                 analyser: SpanAnalyser | None = None) -> WriteBatch:
     walk = RequestWalk()
     rows: list[tuple] = []
+    prices: dict[int, PriceRecord] = {}
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
     for resource, scope, span in walk.items(request.resource_spans, "scope_spans", "spans"):
@@ -46,9 +48,9 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
             continue
         trace_hex = trace_id.hex()
         trace_ids.add(trace_hex)
-        rows.append(_span_row(span, trace_hex, resource, scope, analyser))
+        rows.append(_span_row(span, trace_hex, resource, scope, analyser, prices))
     return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
-                      span_rows=tuple(rows),
+                      prices=tuple(prices.values()), span_rows=tuple(rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 
@@ -72,7 +74,7 @@ def _invalid_span(span: Span, trace_id: bytes) -> str | None:
 
 
 def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: ScopeRecord,
-              analyser: SpanAnalyser | None) -> tuple:
+              analyser: SpanAnalyser | None, prices: dict[int, PriceRecord]) -> tuple:
     """One span in `records.SPAN_COLUMNS` order (runs for every span received)."""
     parent = span.parent_span_id
     status = span.status
@@ -86,7 +88,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
                               for e in events),
                         span.start_time_unix_nano, status.code, status.message, scope.name)
         analysis = analyser.analyse(view)
-        genai = _genai_values(analysis)
+        genai = _genai_values(analysis, prices)
         if not analyser.store_content:
             attributes = without_content(attributes)
             events = [{**e, "attributes": without_content(e["attributes"])} for e in events]
@@ -116,13 +118,22 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     )
 
 
-_NO_GENAI = ("",) * len(GENAI_FIELDS)  # GenAI columns of a span that was not analysed ("" is NULL)
+_NO_GENAI = ("",) * (len(GENAI_FIELDS) + 1)  # GenAI columns and price_id of a span not analysed ("" is NULL)
 
 
-def _genai_values(analysis: SpanAnalysis) -> tuple:
+def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tuple:
+    """The GenAI columns and price_id. A priced span stores its cost and a reference to the
+    price; its breakdown is derived when read (tokens x rates: the same arithmetic), which
+    keeps a few hundred bytes of text per model call out of the database."""
     f = analysis.fields
     cost = analysis.cost
-    breakdown = cost.to_json_text() if cost is not None else (_NO_PRICE if analysis.unpriced else None)
+    price_id = breakdown = None
+    if cost is not None:
+        price = price_record(cost.price, cost.price_date)
+        prices[price.price_id] = price
+        price_id = price.price_id
+    elif analysis.unpriced:
+        breakdown = NO_PRICE_MARKER
     values = (
         f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
         f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
@@ -131,11 +142,9 @@ def _genai_values(analysis: SpanAnalysis) -> tuple:
         f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
         None if cost is None else cost.total_usd, breakdown,
         None,  # duplicate_of: set by the writer, which can see earlier spans
+        price_id,
     )
     return tuple(["" if value is None else value for value in values])  # "" is NULL in these columns
-
-
-_NO_PRICE = '{"no_price":true}'
 
 
 def _str_list_json(items: list[str] | None) -> str | None:

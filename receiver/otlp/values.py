@@ -5,7 +5,6 @@ the bookkeeping of rejected items for `partial_success`. Pure functions, no I/O.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from receiver.records import ResourceRecord, ScopeRecord
+from receiver.records import ResourceRecord, ScopeRecord, content_id
 
 MAX_TIME_UNIX_NANO = 2**63 - 1  # SQLite integers are signed 64-bit; OTLP times are unsigned
 MAX_REASONS_IN_MESSAGE = 3  # a partial-success message names a few reasons, not thousands
@@ -77,12 +76,6 @@ class RequestWalk:
                 self.scopes[scope.scope_id] = scope
                 for item in getattr(scope_group, items_field):
                     yield resource, scope, item
-
-
-def content_id(*parts: bytes) -> int:
-    """A stable signed 64-bit id from content, so equal resources and scopes share a row."""
-    digest = hashlib.blake2b(b"\x00".join(parts), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def decode_resource(resource: Resource, schema_url: str) -> ResourceRecord:

@@ -4,13 +4,13 @@ writing to the same file waits at most one chunk."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from receiver.genai.pricing import PriceBook
+from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook, price_record
+from receiver.records import PriceRecord
 from receiver.storage.schema import open_write_db
-from receiver.storage.writer import refresh_trace_rollups
+from receiver.storage.writer import INSERT_PRICE, refresh_trace_rollups
 
 CHUNK_SPANS = 2_000
 
@@ -32,25 +32,34 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
             rows = db.execute(
                 "SELECT rowid, trace_id, provider, response_model, request_model, input_tokens, output_tokens, "
                 "cache_read_tokens, cache_write_tokens, reasoning_tokens, start_time_unix_nano, cost_usd, "
-                "cost_breakdown FROM spans WHERE rowid > ? AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) "
+                "cost_breakdown, price_id FROM spans "
+                "WHERE rowid > ? AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) "
                 "ORDER BY rowid LIMIT ?", [last_rowid, CHUNK_SPANS]).fetchall()
             if not rows:
                 break
             updates = []
+            prices: dict[int, PriceRecord] = {}
             for (rowid, trace_id, provider, response_model, request_model, tokens_in, tokens_out, cache_read,
-                 cache_write, reasoning, start, old_cost, old_breakdown) in rows:
+                 cache_write, reasoning, start, old_cost, old_breakdown, old_price_id) in rows:
                 cost = price_book.cost(provider, response_model, request_model, input_tokens=tokens_in,
                                        output_tokens=tokens_out, cache_read_tokens=cache_read,
                                        cache_write_tokens=cache_write, reasoning_tokens=reasoning,
                                        when_unix_nano=start or None)
-                breakdown = json.dumps(cost.to_json() if cost else {"no_price": True})
+                # as the ingest path stores it: a priced span refers to its price, an unpriced one says so
+                price = price_record(cost.price, cost.price_date) if cost else None
+                breakdown = None if cost else NO_PRICE_MARKER
+                price_id = price.price_id if price else None
                 new_cost = cost.total_usd if cost else None
                 priced += cost is not None
-                if new_cost != old_cost or breakdown != old_breakdown:
-                    updates.append((new_cost, breakdown, rowid))
+                if (new_cost, breakdown, price_id) != (old_cost, old_breakdown, old_price_id):
+                    if price:
+                        prices[price.price_id] = price
+                    updates.append((new_cost, breakdown, price_id, rowid))
                     touched.add(trace_id)
             with db.atomic():
-                db.conn.executemany("UPDATE spans SET cost_usd = ?, cost_breakdown = ? WHERE rowid = ?", updates)
+                db.conn.executemany(INSERT_PRICE, prices.values())
+                db.conn.executemany("UPDATE spans SET cost_usd = ?, cost_breakdown = ?, price_id = ? WHERE rowid = ?",
+                                    updates)
             changed += len(updates)
             last_rowid = rows[-1][0]
         ordered = sorted(touched)

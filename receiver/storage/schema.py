@@ -217,6 +217,25 @@ def m004_mark_duplicates_on_insert(db: Database) -> None:
         END""")
 
 
+@MIGRATIONS()
+def m005_prices(db: Database) -> None:
+    # A priced span refers to the price it was costed at; its breakdown (tokens x rates) is
+    # derived when read. Before this, each span carried the breakdown as text (kept as is).
+    db.execute("""
+        CREATE TABLE prices (
+            price_id INTEGER PRIMARY KEY,  -- content hash: one row per price and UTC day
+            input_mtok REAL NOT NULL,
+            output_mtok REAL NOT NULL,
+            cache_read_mtok REAL,
+            cache_write_mtok REAL,
+            source TEXT NOT NULL,
+            model_ref TEXT NOT NULL,
+            provider TEXT,
+            price_date TEXT
+        )""")
+    db.execute("ALTER TABLE spans ADD COLUMN price_id INTEGER")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     path.parent.mkdir(parents=True, exist_ok=True)

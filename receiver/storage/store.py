@@ -22,6 +22,7 @@ from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_
 from receiver.records import (
     GENAI_FIELDS,
     GENAI_JSON_FIELDS,
+    PriceRecord,
     StoredLog,
     StoredMetricPoint,
     StoredResource,
@@ -48,11 +49,14 @@ SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_uni
        s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
        s.attributes, s.events, s.links, s.dropped_attributes_count, s.dropped_events_count,
  s.dropped_links_count, s.service_name, {genai},
+       p.price_id, p.input_mtok, p.output_mtok, p.cache_read_mtok, p.cache_write_mtok, p.source,
+       p.model_ref, p.provider, p.price_date,
        r.attributes, r.dropped_attributes_count, r.entity_refs, r.schema_url,
        c.name, c.version, c.attributes, c.dropped_attributes_count, c.schema_url
 FROM spans s
 LEFT JOIN resources r ON r.resource_id = s.resource_id
 LEFT JOIN scopes c ON c.scope_id = s.scope_id
+LEFT JOIN prices p ON p.price_id = s.price_id
 WHERE s.trace_id = ?
 ORDER BY s.start_time_unix_nano, s.span_id
 """.format(genai=", ".join(f"s.{name}" for name in GENAI_FIELDS))
@@ -267,6 +271,16 @@ def _stored_log(row: tuple) -> StoredLog:
                      service_name=service, resource=resource, scope=scope)
 
 
+def _cost_breakdown(genai: dict[str, Any], record: PriceRecord) -> dict[str, Any]:
+    """A priced span's breakdown: its stored tokens times its stored price (the ingest arithmetic)."""
+    from receiver.genai.pricing import price_tokens, stored_price  # imports genai-prices: only when needed
+
+    price, price_date = stored_price(record)
+    return price_tokens(price, price_date, input_tokens=genai["input_tokens"], output_tokens=genai["output_tokens"],
+                        cache_read_tokens=genai["cache_read_tokens"], cache_write_tokens=genai["cache_write_tokens"],
+                        reasoning_tokens=genai["reasoning_tokens"]).to_json()
+
+
 def _stored_span(row: tuple) -> StoredSpan:
     (trace_id, span_id, parent, name, kind, start, end, status_code, status_message, trace_state,
      flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service) = row[:18]
@@ -276,6 +290,9 @@ def _stored_span(row: tuple) -> StoredSpan:
              for name, value in zip(GENAI_FIELDS, row[18:genai_end], strict=True)}
     if genai["is_streaming"] is not None:
         genai["is_streaming"] = bool(genai["is_streaming"])
+    price = row[genai_end:genai_end + len(PriceRecord._fields)]
+    if price[0] is not None and genai["cost_breakdown"] is None:
+        genai["cost_breakdown"] = _cost_breakdown(genai, PriceRecord(*price))
 
     return StoredSpan(
         trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,

@@ -33,6 +33,7 @@ CLOSE_TIMEOUT_S = 30.0
 
 _INSERT_RESOURCE = "INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?, ?, ?)"
 _INSERT_SCOPE = "INSERT OR IGNORE INTO scopes VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_PRICE = "INSERT OR IGNORE INTO prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # A re-sent span (same trace and span id) is ignored: spans are immutable once ended, and
 # exporters re-send whole batches after a timeout, so the first copy is kept.
 # Rows go in as multi-row INSERTs, a few hundred rows per SQLite call: the sqlite3 module
@@ -46,14 +47,15 @@ def _row_sql(columns: tuple[str, ...], empty_means_null: frozenset[str] = frozen
 _SPAN_ROW_SQL = _row_sql(SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL)
 _LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
 _MAX_ROWS_PER_STATEMENT = 1000  # SQLite's variable limit binds first: one statement per usual request
-MAX_KNOWN_IDS = 100_000  # resources and scopes known to be stored; forgotten past this (then re-inserted, ignored)
+MAX_KNOWN_IDS = 100_000  # resources, scopes, prices known to be stored; forgotten past this (then re-inserted, ignored)
 
 
 class _NewIds(NamedTuple):
-    """Resources and scopes inserted by the current transaction: known once it commits."""
+    """Resources, scopes and prices inserted by the current transaction: known once it commits."""
 
     resources: set[int]
     scopes: set[int]
+    prices: set[int]
 
 
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
@@ -162,6 +164,7 @@ class DatabaseWriter:
         # writer-thread state: what the database is known to hold, to skip statements
         self._known_resources: set[int] = set()
         self._known_scopes: set[int] = set()
+        self._known_prices: set[int] = set()
 
     # --- called from other threads ------------------------------------------------------
 
@@ -261,7 +264,7 @@ class DatabaseWriter:
         span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
         written = Written()
         error: Exception | None = None
-        new_ids = _NewIds(set(), set())
+        new_ids = _NewIds(set(), set(), set())
         savepoints = len(tickets) > 1  # one request alone: its transaction is its savepoint
         try:
             conn.execute("BEGIN")
@@ -293,7 +296,8 @@ class DatabaseWriter:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            for known, new in ((self._known_resources, new_ids.resources), (self._known_scopes, new_ids.scopes)):
+            for known, new in ((self._known_resources, new_ids.resources), (self._known_scopes, new_ids.scopes),
+                               (self._known_prices, new_ids.prices)):
                 if len(known) + len(new) > MAX_KNOWN_IDS:
                     known.clear()
                 known |= new
@@ -320,6 +324,10 @@ class DatabaseWriter:
         if scopes:
             conn.executemany(_INSERT_SCOPE, scopes)
             new_ids.scopes.update(s.scope_id for s in scopes)
+        prices = [p for p in batch.prices if p.price_id not in self._known_prices]
+        if prices:
+            conn.executemany(INSERT_PRICE, prices)
+            new_ids.prices.update(p.price_id for p in prices)
         spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)  # duplicates: schema.m004
         return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                        _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))

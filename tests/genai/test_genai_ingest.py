@@ -4,6 +4,7 @@ overridden), bad attribute values that never fail a batch, and the content switc
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -72,6 +73,29 @@ def test_a_known_model_is_priced_with_its_breakdown(receiver):
     assert "genai-prices" in breakdown["source"]
     assert breakdown["price_date"] == "2026-09-21"  # the day of the call (make_span's BASE_NS)
     assert summary(receiver, trace_id).cost_usd == pytest.approx(span["cost_usd"])
+
+
+def test_priced_spans_refer_to_one_stored_price_per_model_and_day(receiver):
+    trace_id = new_trace_id()
+    send(receiver, *(chat_span(trace_id, response_id=f"r{i}", input_tokens=100 + i) for i in range(5)))
+    with sqlite3.connect(receiver.config.db_path) as db:
+        rows = db.execute("SELECT cost_usd, cost_breakdown, price_id FROM spans WHERE trace_id = ?",
+                          [trace_id.hex()]).fetchall()
+        (price,) = db.execute("SELECT model_ref, input_mtok, output_mtok, price_date FROM prices").fetchall()
+    assert all(cost is not None and breakdown is None for cost, breakdown, _ in rows)
+    assert {price_id for *_, price_id in rows} != {None} and len({price_id for *_, price_id in rows}) == 1
+    assert price == ("gpt-4o-mini", 0.15, 0.6, "2026-09-21")
+    costs = sorted(span["cost_breakdown"]["total_usd"] for span in shown(receiver, trace_id)["spans"])
+    assert costs == sorted(cost for cost, _, _ in rows)  # the derived breakdown adds up to the stored cost
+
+
+def test_a_breakdown_stored_as_text_by_an_older_version_still_reads(receiver):
+    trace_id = new_trace_id()
+    send(receiver, chat_span(trace_id))
+    legacy = {"tokens": {"uncached_input": 100}, "total_usd": 1.5, "source": "genai-prices 0.0.1"}
+    with sqlite3.connect(receiver.config.db_path) as db:  # as databases written before migration m005 hold it
+        db.execute("UPDATE spans SET cost_breakdown = ?, price_id = NULL", [json.dumps(legacy)])
+    assert shown(receiver, trace_id)["spans"][0]["cost_breakdown"] == legacy
 
 
 def test_a_model_without_a_price_has_no_cost_and_says_so(receiver):
