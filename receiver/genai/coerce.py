@@ -9,6 +9,8 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 from receiver.genai.fields import OPERATIONS
 
 MAX_JSON_CHARS = 4 * 1024 * 1024  # a multi-megabyte "JSON" attribute is kept raw, not parsed
@@ -78,6 +80,19 @@ def parse_json(value: Any, invalid: Any = None) -> Any:
         return json.loads(value)
     except (ValueError, RecursionError):
         return invalid
+
+
+def skim_json(value: Any) -> Any:
+    """`parse_json` for what the ingest path only skims (finish reasons, invocation
+    parameters), with orjson: several times faster on every model call. It reads integers
+    past 64 bits as floats, which nothing skimmed holds; what it refuses (NaN literals) goes
+    to the exact reader."""
+    if not isinstance(value, str) or len(value) > MAX_JSON_CHARS:
+        return parse_json(value)
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return parse_json(value)
 
 
 def json_or_text(value: Any) -> Any:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from receiver.genai.coerce import parse_json
+from receiver.genai.coerce import parse_json, skim_json
 
 Message = dict[str, Any]
 Part = dict[str, Any]
@@ -138,7 +138,7 @@ def otel_messages(value: Any) -> list[Message] | None:
 def output_finish_reasons(value: Any) -> list[str] | None:
     """The finish reasons in `gen_ai.output.messages`, without converting the messages: what
     the ingest path needs of them (each message or choice carries its own)."""
-    data = _structured(value)
+    data = skim_json(value)
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

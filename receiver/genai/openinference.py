@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from receiver.genai.coerce import as_bool, as_float, as_int, as_str, canonical_provider, json_or_text, parse_json
+from receiver.genai.coerce import (
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    canonical_provider,
+    json_or_text,
+    parse_json,
+    skim_json,
+)
 from receiver.genai.fields import GenAiFields
 from receiver.genai.messages import openinference_messages
 from receiver.genai.span_view import SpanView
@@ -56,7 +65,7 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
     if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
         operation = "text_completion"
     out.operation = operation
-    params = parse_json(a.get("llm.invocation_parameters") or a.get("embedding.invocation_parameters"))
+    params = skim_json(a.get("llm.invocation_parameters") or a.get("embedding.invocation_parameters"))
     if isinstance(params, dict):
         for name, value in (("request_model", as_str(params.get("model"))),
                             ("temperature", as_float(params.get("temperature"))),
