@@ -31,6 +31,7 @@ __all__ = ["decode_export_trace_request"]
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
+_ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(TRACE_ID_BYTES), bytes(SPAN_ID_BYTES)
 
 
 def decode_export_trace_request(request: ExportTraceServiceRequest,
@@ -58,12 +59,12 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
 def _invalid_span(span: Span, trace_id: bytes) -> str | None:
     if len(trace_id) != TRACE_ID_BYTES:
         return f"trace_id is {len(trace_id)} bytes, expected {TRACE_ID_BYTES}"
-    if not any(trace_id):
+    if trace_id == _ZERO_TRACE_ID:
         return "trace_id is all zeros"
     span_id = span.span_id
     if len(span_id) != SPAN_ID_BYTES:
         return f"span_id is {len(span_id)} bytes, expected {SPAN_ID_BYTES}"
-    if not any(span_id):
+    if span_id == _ZERO_SPAN_ID:
         return "span_id is all zeros"
     parent = span.parent_span_id
     if parent and len(parent) != SPAN_ID_BYTES:
@@ -85,7 +86,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     if analyser is not None:
         view = SpanView(span.name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
                         tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
-                              for e in events),
+                              for e in events) if events else (),
                         span.start_time_unix_nano, status.code, status.message, scope.name)
         analysis = analyser.analyse(view)
         genai = _genai_values(analysis, prices)
@@ -96,7 +97,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     return (
         trace_hex,
         span_hex,
-        parent.hex() if parent and any(parent) else "",  # "" is NULL (records.SPAN_EMPTY_MEANS_NULL)
+        parent.hex() if parent and parent != _ZERO_SPAN_ID else "",  # "" is NULL (records.SPAN_EMPTY_MEANS_NULL)
         span.name,
         span.kind,
         span.start_time_unix_nano,
