@@ -98,7 +98,7 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
         out.output_messages = _text_message("assistant", a.get("output.value"))
     if operation == "invoke_agent":
         out.agent_name = as_str(a.get("agent.name")) or span.name
-    first_token = next((e for e in span.events if e.name == FIRST_TOKEN_EVENT), None)
+    first_token = next((e for e in span.events if e.name == FIRST_TOKEN_EVENT), None) if span.events else None
     if first_token is not None and span.start_time_unix_nano:
         out.ttft_ms = (first_token.time_unix_nano - span.start_time_unix_nano) / 1e6
         out.is_streaming = True
