@@ -77,17 +77,20 @@ def _invalid_span(span: Span, trace_id: bytes) -> str | None:
 def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: ScopeRecord,
               analyser: SpanAnalyser | None, prices: dict[int, PriceRecord]) -> tuple:
     """One span in `records.SPAN_COLUMNS` order (runs for every span received)."""
+    # each protobuf field read builds a new Python object: read each once
     parent = span.parent_span_id
+    name, start = span.name, span.start_time_unix_nano
     status = span.status
-    span_hex = span.span_id.hex()
-    attributes = stored_attributes(span.attributes) if span.attributes else {}
-    events = [_event(e) for e in span.events] if span.events else []
+    status_code, status_message = status.code, status.message
+    attribute_list, event_list = span.attributes, span.events
+    attributes = stored_attributes(attribute_list) if attribute_list else {}
+    events = [_event(e) for e in event_list] if event_list else []
     genai: tuple = _NO_GENAI
     if analyser is not None:
-        view = SpanView(span.name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
+        view = SpanView(name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
                         tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
                               for e in events) if events else (),
-                        span.start_time_unix_nano, status.code, status.message, scope.name)
+                        start, status_code, status_message, scope.name)
         analysis = analyser.analyse(view)
         genai = _genai_values(analysis, prices)
         if not analyser.store_content:
@@ -96,14 +99,14 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     links = span.links
     return (
         trace_hex,
-        span_hex,
+        span.span_id.hex(),
         parent.hex() if parent and parent != _ZERO_SPAN_ID else "",  # "" is NULL (records.SPAN_EMPTY_MEANS_NULL)
-        span.name,
+        name,
         span.kind,
-        span.start_time_unix_nano,
+        start,
         span.end_time_unix_nano,
-        status.code,
-        status.message,
+        status_code,
+        status_message,
         span.trace_state,
         span.flags,
         JSON.encode(attributes),
@@ -148,13 +151,21 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
     return tuple(["" if value is None else value for value in values])  # "" is NULL in these columns
 
 
+_MAX_FINISH_LISTS = 1024
+_finish_lists: dict[tuple[str, ...], str | None] = {}
+
+
 def _str_list_json(items: list[str] | None) -> str | None:
-    """A short list of plain words (finish reasons) as JSON, without the encoder's overhead."""
+    """Finish reasons as JSON: a handful of distinct lists, each encoded once."""
     if items is None:
         return None
-    if all(item.isascii() and item.replace("_", "").isalnum() for item in items):
-        return '["' + '","'.join(items) + '"]' if items else "[]"
-    return _json_or_none(items)
+    key = tuple(items)
+    text = _finish_lists.get(key)
+    if text is None:
+        text = _json_or_none(items)
+        if len(_finish_lists) < _MAX_FINISH_LISTS:  # free-form reasons: stop caching, never grow
+            _finish_lists[key] = text
+    return text
 
 
 def _json_or_none(value: Any) -> str | None:
