@@ -36,7 +36,7 @@ import fnmatch
 import functools
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from time import time_ns
@@ -83,16 +83,6 @@ class ModelPrice:
     source: str  # "genai-prices 0.2.3" or "user price file /path"
     model_ref: str  # matched model id (or the user entry's `match`)
     provider: str | None
-    # this price's part of every breakdown's JSON text, encoded once
-    rates_json: str = field(init=False, repr=False, compare=False)
-    source_json: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        rates = {"input": self.input_mtok, "output": self.output_mtok, "cache_read": self.cache_read_mtok,
-                 "cache_write": self.cache_write_mtok}
-        source = {"source": self.source, "model_ref": self.model_ref, "provider": self.provider}
-        object.__setattr__(self, "rates_json", json.dumps(rates, separators=(",", ":")))
-        object.__setattr__(self, "source_json", json.dumps(source, separators=(",", ":"), ensure_ascii=False)[1:-1])
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slow to build, and one is built per priced span
@@ -123,17 +113,6 @@ class CostBreakdown:
             "total_usd": self.total_usd, "source": p.source, "model_ref": p.model_ref, "provider": p.provider,
             "price_date": self.price_date,
         }
-
-    def to_json_text(self) -> str:
-        """`json.dumps(to_json())` without the encoder: it runs for every priced span. Only
-        the numbers vary; the price's part is encoded once per price (floats print as JSON)."""
-        return (f'{{"tokens":{{"uncached_input":{self.uncached_input_tokens},"cache_read":{self.cache_read_tokens},'
-                f'"cache_write":{self.cache_write_tokens},"output":{self.output_tokens},'
-                f'"reasoning":{self.reasoning_tokens}}},"rates_per_mtok":{self.price.rates_json},'
-                f'"usd":{{"uncached_input":{self.uncached_input_usd!r},"cache_read":{self.cache_read_usd!r},'
-                f'"cache_write":{self.cache_write_usd!r},"output":{self.output_usd!r}}},'
-                f'"total_usd":{self.total_usd!r},{self.price.source_json},'
-                f'"price_date":{"null" if self.price_date is None else chr(34) + self.price_date + chr(34)}}}')
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CostBreakdown:

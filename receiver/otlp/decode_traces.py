@@ -145,14 +145,14 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
         None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
         f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
         None if cost is None else cost.total_usd, breakdown,
-        None,  # duplicate_of: set by the writer, which can see earlier spans
+        None,  # duplicate_of: set inside the INSERT, which can see earlier spans (schema.m004)
         price_id,
     )
     return tuple(["" if value is None else value for value in values])  # "" is NULL in these columns
 
 
 _MAX_FINISH_LISTS = 1024
-_finish_lists: dict[tuple[str, ...], str | None] = {}
+_finish_lists: dict[tuple[str, ...], str] = {}
 
 
 def _str_list_json(items: list[str] | None) -> str | None:

@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
@@ -31,9 +30,14 @@ IDLE_CHECKPOINT_S = 0.5  # after this long with nothing to write, fold the WAL i
 STARTUP_TIMEOUT_S = 30.0  # opening and migrating a large database can take a moment
 CLOSE_TIMEOUT_S = 30.0
 
-_INSERT_RESOURCE = "INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?, ?, ?)"
-_INSERT_SCOPE = "INSERT OR IGNORE INTO scopes VALUES (?, ?, ?, ?, ?, ?)"
 INSERT_PRICE = "INSERT OR IGNORE INTO prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Rows that spans and log records refer to by a content-hashed id (each record's first field):
+# WriteBatch field -> its INSERT. Each is written once; the writer remembers what is stored.
+_SHARED_ROWS = (
+    ("resources", "INSERT OR IGNORE INTO resources VALUES (?, ?, ?, ?, ?, ?)"),
+    ("scopes", "INSERT OR IGNORE INTO scopes VALUES (?, ?, ?, ?, ?, ?)"),
+    ("prices", INSERT_PRICE),
+)
 # A re-sent span (same trace and span id) is ignored: spans are immutable once ended, and
 # exporters re-send whole batches after a timeout, so the first copy is kept.
 # Rows go in as multi-row INSERTs, a few hundred rows per SQLite call: the sqlite3 module
@@ -47,15 +51,7 @@ def _row_sql(columns: tuple[str, ...], empty_means_null: frozenset[str] = frozen
 _SPAN_ROW_SQL = _row_sql(SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL)
 _LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
 _MAX_ROWS_PER_STATEMENT = 1000  # SQLite's variable limit binds first: one statement per usual request
-MAX_KNOWN_IDS = 100_000  # resources, scopes, prices known to be stored; forgotten past this (then re-inserted, ignored)
-
-
-class _NewIds(NamedTuple):
-    """Resources, scopes and prices inserted by the current transaction: known once it commits."""
-
-    resources: set[int]
-    scopes: set[int]
-    prices: set[int]
+MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten past this (then re-inserted, ignored)
 
 
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
@@ -161,10 +157,8 @@ class DatabaseWriter:
         self._ready = threading.Event()
         self._startup_error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
-        # writer-thread state: what the database is known to hold, to skip statements
-        self._known_resources: set[int] = set()
-        self._known_scopes: set[int] = set()
-        self._known_prices: set[int] = set()
+        # writer-thread state: the shared rows the database is known to hold, to skip statements
+        self._known_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}
 
     # --- called from other threads ------------------------------------------------------
 
@@ -264,7 +258,7 @@ class DatabaseWriter:
         span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
         written = Written()
         error: Exception | None = None
-        new_ids = _NewIds(set(), set(), set())
+        new_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}  # known once committed
         savepoints = len(tickets) > 1  # one request alone: its transaction is its savepoint
         try:
             conn.execute("BEGIN")
@@ -296,8 +290,8 @@ class DatabaseWriter:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            for known, new in ((self._known_resources, new_ids.resources), (self._known_scopes, new_ids.scopes),
-                               (self._known_prices, new_ids.prices)):
+            for table, new in new_ids.items():
+                known = self._known_ids[table]
                 if len(known) + len(new) > MAX_KNOWN_IDS:
                     known.clear()
                 known |= new
@@ -314,20 +308,14 @@ class DatabaseWriter:
             self._subscribers.publish(IngestEvent(frozenset(touched), written.spans, written.logs,
                                                   written.metric_points))
 
-    def _insert(self, conn: sqlite3.Connection, batch: WriteBatch, new_ids: _NewIds) -> Written:
+    def _insert(self, conn: sqlite3.Connection, batch: WriteBatch, new_ids: dict[str, set[int]]) -> Written:
         """Write one request's rows; return how many of each were new."""
-        resources = [r for r in batch.resources if r.resource_id not in self._known_resources]
-        scopes = [s for s in batch.scopes if s.scope_id not in self._known_scopes]
-        if resources:
-            conn.executemany(_INSERT_RESOURCE, resources)
-            new_ids.resources.update(r.resource_id for r in resources)
-        if scopes:
-            conn.executemany(_INSERT_SCOPE, scopes)
-            new_ids.scopes.update(s.scope_id for s in scopes)
-        prices = [p for p in batch.prices if p.price_id not in self._known_prices]
-        if prices:
-            conn.executemany(INSERT_PRICE, prices)
-            new_ids.prices.update(p.price_id for p in prices)
+        for table, insert in _SHARED_ROWS:
+            known = self._known_ids[table]
+            records = [r for r in getattr(batch, table) if r[0] not in known]
+            if records:
+                conn.executemany(insert, records)
+                new_ids[table].update(r[0] for r in records)
         spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)  # duplicates: schema.m004
         return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                        _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))

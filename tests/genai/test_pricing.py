@@ -262,14 +262,3 @@ def test_user_entry_provider_may_be_the_otel_name_or_the_genai_prices_id(tmp_pat
     assert book.lookup("aws.bedrock", "house-model").input_mtok == 1.0
     assert book.lookup("gcp.vertex_ai", "house-model").input_mtok == 2.0
     assert book.lookup("gcp.gemini", "house-model") is None  # same genai-prices id, but the entry names vertex
-
-
-def test_the_fast_json_text_is_the_json_of_the_breakdown():
-    import json
-
-    from receiver.genai.pricing import CostBreakdown, PriceBook
-
-    cost = PriceBook().cost("anthropic", "claude-sonnet-4-5", None, input_tokens=1201, output_tokens=17,
-                            cache_read_tokens=1024, when_unix_nano=1_748_779_200 * 10**9)
-    assert json.loads(cost.to_json_text()) == cost.to_json()
-    assert CostBreakdown.from_json(json.loads(cost.to_json_text())) == cost
