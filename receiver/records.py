@@ -79,10 +79,6 @@ SPAN_COLUMNS = (
     "price_id",
 )
 GENAI_FIELDS = SPAN_COLUMNS[SPAN_COLUMNS.index("operation"):SPAN_COLUMNS.index("duplicate_of") + 1]
-# In span rows these columns hold "" for NULL: Python's sqlite3 binds None through its adapter
-# lookup, several times slower than a string, and most GenAI columns of most spans are empty.
-# None of them has a meaningful empty string (ids are hex, GenAI readers turn blanks into None).
-SPAN_EMPTY_MEANS_NULL = frozenset({"parent_span_id", *GENAI_FIELDS, "price_id"})
 GENAI_JSON_FIELDS = frozenset({"finish_reasons", "genai_extras", "cost_breakdown"})
 LOG_COLUMNS = (
     "log_id", "trace_id", "span_id", "time_unix_nano", "observed_time_unix_nano", "severity_number",
@@ -101,8 +97,7 @@ class WriteBatch:
     """What one export request contributes to the database, after validation.
 
     Rows are tuples in their table's column order (`SPAN_COLUMNS`, `LOG_COLUMNS`,
-    `METRIC_POINT_COLUMNS`; "" for NULL in `SPAN_EMPTY_MEANS_NULL`). One request carries
-    one signal."""
+    `METRIC_POINT_COLUMNS`). One request carries one signal."""
 
     resources: tuple[ResourceRecord, ...] = ()
     scopes: tuple[ScopeRecord, ...] = ()

@@ -16,15 +16,21 @@ from receiver.genai.fields import OPERATIONS
 MAX_JSON_CHARS = 4 * 1024 * 1024  # a multi-megabyte "JSON" attribute is kept raw, not parsed
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what an SQLite INTEGER holds
+_INT_TEXT = re.compile(r"\s*[-+]?[0-9]+\s*")  # ASCII digits (isdigit() takes '²', which int() refuses)
+
+
 def as_int(value: Any) -> int | None:
+    """An integer, or None when the value is no integer or is beyond 64 bits (a column can't
+    hold it; the raw attribute keeps it)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+        value = int(value)
+    elif isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and INT64_MIN <= value <= INT64_MAX:
+        return value
     return None
 
 

@@ -100,7 +100,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     return (
         trace_hex,
         span.span_id.hex(),
-        parent.hex() if parent and parent != _ZERO_SPAN_ID else "",  # "" is NULL (records.SPAN_EMPTY_MEANS_NULL)
+        parent.hex() if parent and parent != _ZERO_SPAN_ID else None,
         name,
         span.kind,
         start,
@@ -122,7 +122,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
     )
 
 
-_NO_GENAI = ("",) * (len(GENAI_FIELDS) + 1)  # GenAI columns and price_id of a span not analysed ("" is NULL)
+_NO_GENAI = (None,) * (len(GENAI_FIELDS) + 1)  # GenAI columns and price_id of a span not analysed
 
 
 def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tuple:
@@ -138,7 +138,7 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
         price_id = price.price_id
     elif analysis.unpriced:
         breakdown = NO_PRICE_MARKER
-    values = (
+    return (
         f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
         f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
         f.max_tokens, _str_list_json(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
@@ -148,7 +148,6 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
         None,  # duplicate_of: set inside the INSERT, which can see earlier spans (schema.m004)
         price_id,
     )
-    return tuple(["" if value is None else value for value in values])  # "" is NULL in these columns
 
 
 _MAX_FINISH_LISTS = 1024

@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
-from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL, WriteBatch
+from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,20 @@ _SHARED_ROWS = (
 # releases and retakes the GIL around every call, and while decode threads are busy each
 # retake can wait a whole switch interval (measured: row-at-a-time inserts fell from 74,000
 # to 127 rows/s beside one busy decoding thread).
-def _row_sql(columns: tuple[str, ...], empty_means_null: frozenset[str] = frozenset()) -> str:
-    return "(" + ", ".join("nullif(?, '')" if c in empty_means_null else "?" for c in columns) + ")"
+def _row_sql(columns: tuple[str, ...]) -> str:
+    return "(" + ", ".join("?" for _ in columns) + ")"
 
 
-_SPAN_ROW_SQL = _row_sql(SPAN_COLUMNS, SPAN_EMPTY_MEANS_NULL)
 _LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
+# Span rows, the bulk of every batch, travel as one JSON array bound as one parameter:
+# binding ~50 values per span one by one holds the GIL that decoding needs, while SQLite
+# unpacks the JSON with the GIL released (docs/benchmarks.md, session 5). MATERIALIZED:
+# each row's text is cut out of the array once, not once per column.
+_SPAN_VALUES = ", ".join(f"json_extract(row, '$[{i}]')" for i in range(len(SPAN_COLUMNS)))
+_INSERT_SPANS_FROM_JSON = ("WITH batch(row) AS MATERIALIZED (SELECT value FROM json_each(?)) "
+                           f"INSERT INTO spans SELECT {_SPAN_VALUES} FROM batch WHERE true ON CONFLICT DO NOTHING")
+# A value SQLite cannot hold (an integer beyond 64 bits) fails its request, never the writer.
+_WRITE_ERRORS = (sqlite3.Error, orjson.JSONEncodeError, OverflowError)
 _MAX_ROWS_PER_STATEMENT = 1000  # SQLite's variable limit binds first: one statement per usual request
 MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten past this (then re-inserted, ignored)
 
@@ -270,7 +280,7 @@ class DatabaseWriter:
                         ticket.written = self._insert(conn, ticket.batch, new_ids)
                         if savepoints:
                             conn.execute("RELEASE request")
-                    except sqlite3.Error as exc:
+                    except _WRITE_ERRORS as exc:
                         if not savepoints:
                             raise  # the whole transaction rolls back below
                         log.exception("writing a request of %d items failed", ticket.batch.size)
@@ -295,7 +305,7 @@ class DatabaseWriter:
                 if len(known) + len(new) > MAX_KNOWN_IDS:
                     known.clear()
                 known |= new
-        except sqlite3.Error as exc:
+        except _WRITE_ERRORS as exc:
             log.exception("writing a batch of %d requests failed", len(tickets))
             error = StorageFailed(f"database write failed: {exc}")
         with self._cond:
@@ -316,7 +326,7 @@ class DatabaseWriter:
             if records:
                 conn.executemany(insert, records)
                 new_ids[table].update(r[0] for r in records)
-        spans = _insert_rows(conn, "spans", _SPAN_ROW_SQL, batch.span_rows)  # duplicates: schema.m004
+        spans = _insert_span_rows(conn, batch.span_rows)  # duplicates: schema.m004
         return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                        _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 
@@ -331,6 +341,15 @@ def _checkpoint(db) -> None:
         db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     except sqlite3.Error:
         log.warning("WAL checkpoint failed; will retry when next idle", exc_info=True)
+
+
+def _insert_span_rows(conn: sqlite3.Connection, rows: tuple[tuple, ...]) -> int:
+    """Insert span rows (new ones only: ingest is idempotent); return how many were new."""
+    if not rows:
+        return 0
+    before = conn.total_changes
+    conn.execute(_INSERT_SPANS_FROM_JSON, (orjson.dumps(rows),))
+    return conn.total_changes - before
 
 
 def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> int:

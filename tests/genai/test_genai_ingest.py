@@ -128,6 +128,9 @@ def test_a_user_price_file_overrides_and_adds_models(db_path, tmp_path):
     {"gen_ai.usage.output_tokens": 1.5, "gen_ai.response.finish_reasons": 7},
     {"gen_ai.input.messages": "[" + '{"role": "user", "parts": []},' * 100_000 + "{}]"},
     {"gen_ai.tool.definitions": "{]", "gen_ai.request.seed": True},
+    # beyond 64 bits (no column holds them), not ASCII digits, not a number
+    {"gen_ai.usage.input_tokens": "9" * 30, "gen_ai.request.seed": str(-(2**63) - 1)},
+    {"gen_ai.usage.input_tokens": "\u00b2", "gen_ai.request.max_tokens": "--5"},
 ])
 def test_malformed_values_leave_the_field_empty_and_the_span_stored(receiver, bad):
     trace_id = new_trace_id()
@@ -142,6 +145,7 @@ def test_malformed_values_leave_the_field_empty_and_the_span_stored(receiver, ba
     for key, value in bad.items():
         assert stored["attributes"][key] == value  # the raw attribute is kept
     assert stored["input_tokens"] in (None, 100) and stored["temperature"] is None
+    assert stored["seed"] is None and stored["max_tokens"] is None
 
 
 def test_the_content_switch_keeps_numbers_and_drops_prompts(db_path):

@@ -3,6 +3,7 @@ kept in the same transaction; WAL so readers never block the receiver; paged lis
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 
@@ -124,3 +125,29 @@ def test_writer_publishes_an_event_after_commit(receiver, store):
     assert published.wait(10)
     (event, span_count), = seen_at_commit
     assert event.trace_ids == {trace_id.hex()} and event.spans_written == 2 and span_count == 2
+
+
+def test_a_row_the_database_cannot_hold_fails_its_request_and_the_writer_goes_on(db_path):
+    from receiver.errors import StorageFailed
+    from receiver.otlp.decode_traces import decode_export_trace_request
+    from receiver.storage.writer import DatabaseWriter
+
+    def batch(span):
+        return decode_export_trace_request(make_request(span))
+
+    trace_id = new_trace_id()
+    odd = batch(make_span(trace_id=trace_id, name="odd"))
+    row = list(odd.span_rows[0])
+    row[-1] = 2**70  # beyond any SQLite INTEGER; decoding never makes one, but a bug might
+    odd = dataclasses.replace(odd, span_rows=(tuple(row),))
+    writer = DatabaseWriter(db_path, queue_spans=100, batch_spans=100)
+    writer.start()
+    try:
+        with pytest.raises(StorageFailed, match="database write failed"):
+            writer.submit(odd).wait(10)
+        assert writer.submit(batch(make_span(trace_id=trace_id, name="fine"))).wait(10).spans == 1
+    finally:
+        writer.close()
+    reader = TraceStore(db_path)
+    assert [s.name for s in reader.get_trace(trace_id.hex()).spans] == ["fine"]
+    reader.close()
