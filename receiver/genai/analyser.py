@@ -7,14 +7,16 @@ from pathlib import Path
 
 from receiver.genai.fields import GenAiFields
 from receiver.genai.normalise import normalise
-from receiver.genai.pricing import CostBreakdown, PriceBook
+from receiver.genai.pricing import PriceBook
 from receiver.genai.span_view import SpanView
+from receiver.records import PriceRecord
 
 
 @dataclass(slots=True)
 class SpanAnalysis:
     fields: GenAiFields
-    cost: CostBreakdown | None
+    cost_usd: float | None
+    price: PriceRecord | None  # the price the cost came from (its breakdown is derived when read)
     unpriced: bool  # a model call with tokens whose model has no known price
 
 
@@ -31,9 +33,11 @@ class SpanAnalyser:
         cost = None
         has_usage = fields.input_tokens is not None or fields.output_tokens is not None
         if has_usage and (fields.response_model or fields.request_model):
-            cost = self.price_book.cost(
+            cost = self.price_book.stored_cost(
                 fields.provider, fields.response_model, fields.request_model,
                 input_tokens=fields.input_tokens, output_tokens=fields.output_tokens,
                 cache_read_tokens=fields.cache_read_tokens, cache_write_tokens=fields.cache_write_tokens,
-                reasoning_tokens=fields.reasoning_tokens, when_unix_nano=span.start_time_unix_nano or None)
-        return SpanAnalysis(fields, cost, unpriced=has_usage and cost is None)
+                when_unix_nano=span.start_time_unix_nano or None)
+        if cost is None:
+            return SpanAnalysis(fields, None, None, unpriced=has_usage)
+        return SpanAnalysis(fields, *cost, unpriced=False)

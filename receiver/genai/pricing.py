@@ -66,10 +66,6 @@ def _day_text_of(day: int) -> str:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat()
 
 
-def _day_text(when_unix_nano: int | None) -> str:
-    return _day_text_of((when_unix_nano if when_unix_nano is not None else time_ns()) // _NS_PER_DAY)
-
-
 class PriceFileError(Exception):
     """The user price file cannot be read or is malformed."""
 
@@ -127,15 +123,23 @@ class CostBreakdown:
 def price_tokens(price: ModelPrice, price_date: str | None, *, input_tokens: int | None,
                  output_tokens: int | None, cache_read_tokens: int | None, cache_write_tokens: int | None,
                  reasoning_tokens: int | None) -> CostBreakdown:
-    """The arithmetic of one call's cost: at ingestion, and again when a stored span is read
-    (spans keep their tokens and a reference to the price, not the breakdown's text)."""
+    """The breakdown of one call's cost, as shown when a stored span is read (spans keep their
+    tokens and a reference to the price, not the breakdown's text)."""
     read, write, out = cache_read_tokens or 0, cache_write_tokens or 0, output_tokens or 0
     uncached = max(0, (input_tokens or 0) - read - write)  # the caller fixes senders that exclude cache
+    usd = _usd(price, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+    return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
+
+
+def _usd(price: ModelPrice, input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
+         cache_write_tokens: int | None) -> tuple[float, float, float, float]:
+    """USD for uncached input, cache reads, cache writes and output: the one arithmetic of cost."""
+    read, write = cache_read_tokens or 0, cache_write_tokens or 0
+    uncached = max(0, (input_tokens or 0) - read - write)
     read_rate = price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok
     write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
-    usd = (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
-           out * price.output_mtok / 1e6)
-    return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
+    return (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
+            (output_tokens or 0) * price.output_mtok / 1e6)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -153,16 +157,24 @@ def stored_price(record: PriceRecord) -> tuple[ModelPrice, str | None]:
     return ModelPrice(input_mtok, output_mtok, cache_read, cache_write, source, model_ref, provider), price_date
 
 
+# A price and its stored row on one day: built together once, so pricing a span hashes nothing.
+_Priced = tuple[ModelPrice, PriceRecord]
+
+
 @dataclass(frozen=True, slots=True)
 class _DayPrices:  # a model's price on one UTC day; time-of-day windows (UTC seconds, first wins) override it
-    default: ModelPrice | None
-    windows: tuple[tuple[int, int, ModelPrice | None], ...] = ()
+    default: _Priced | None
+    windows: tuple[tuple[int, int, _Priced | None], ...] = ()
 
-    def at(self, second: int) -> ModelPrice | None:
-        for start, end, price in self.windows:
+    def at(self, second: int) -> _Priced | None:
+        for start, end, priced in self.windows:
             if (start <= second < end) if start <= end else not (end <= second < start):  # may wrap midnight
-                return price
+                return priced
         return self.default
+
+
+def _priced(price: ModelPrice | None, day_text: str) -> _Priced | None:
+    return None if price is None else (price, price_record(price, day_text))
 
 
 @functools.cache
@@ -185,34 +197,61 @@ class PriceBook:
         self._resolve = functools.lru_cache(maxsize=4096)(self._resolve_day)
 
     def lookup(self, provider: str | None, model: str | None, when_unix_nano: int | None = None) -> ModelPrice | None:
+        priced = self._priced(provider, model, when_unix_nano)
+        return None if priced is None else priced[0]
+
+    def cost(self, provider: str | None, response_model: str | None, request_model: str | None, *,
+             input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None = None,
+             cache_write_tokens: int | None = None, reasoning_tokens: int | None = None,
+             when_unix_nano: int | None = None) -> CostBreakdown | None:
+        """A call's cost with its breakdown (None: no tokens, or no known price)."""
+        priced = self._call_price(provider, response_model, request_model, input_tokens, output_tokens,
+                                  when_unix_nano)
+        if priced is None:
+            return None
+        price, record = priced
+        return price_tokens(price, record.price_date, input_tokens=input_tokens, output_tokens=output_tokens,
+                            cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+                            reasoning_tokens=reasoning_tokens)
+
+    def stored_cost(self, provider: str | None, response_model: str | None, request_model: str | None, *,
+                    input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None = None,
+                    cache_write_tokens: int | None = None, when_unix_nano: int | None = None
+                    ) -> tuple[float, PriceRecord] | None:
+        """What a span stores of its cost: the total and the price row it came from (the
+        breakdown is derived when read). Runs for every model call received."""
+        priced = self._call_price(provider, response_model, request_model, input_tokens, output_tokens,
+                                  when_unix_nano)
+        if priced is None:
+            return None
+        price, record = priced
+        return sum(_usd(price, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)), record
+
+    def _call_price(self, provider: str | None, response_model: str | None, request_model: str | None,
+                    input_tokens: int | None, output_tokens: int | None, when_unix_nano: int | None
+                    ) -> _Priced | None:
+        """The price of a call with tokens: the response model's, else the request model's."""
+        if input_tokens is None and output_tokens is None:
+            return None
+        return (self._priced(provider, response_model, when_unix_nano)
+                or self._priced(provider, request_model, when_unix_nano))
+
+    def _priced(self, provider: str | None, model: str | None, when_unix_nano: int | None) -> _Priced | None:
         if not model:
             return None
         when = time_ns() if when_unix_nano is None else when_unix_nano
         day, ns_of_day = divmod(when, _NS_PER_DAY)
         return self._resolve(provider, model, day).at(ns_of_day // 10**9)
 
-    def cost(self, provider: str | None, response_model: str | None, request_model: str | None, *,
-             input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None = None,
-             cache_write_tokens: int | None = None, reasoning_tokens: int | None = None,
-             when_unix_nano: int | None = None) -> CostBreakdown | None:
-        if input_tokens is None and output_tokens is None:
-            return None
-        price = self.lookup(provider, response_model, when_unix_nano) or self.lookup(
-            provider, request_model, when_unix_nano)
-        if price is None:
-            return None
-        return price_tokens(price, _day_text(when_unix_nano), input_tokens=input_tokens,
-                            output_tokens=output_tokens, cache_read_tokens=cache_read_tokens,
-                            cache_write_tokens=cache_write_tokens, reasoning_tokens=reasoning_tokens)
-
     def _resolve_day(self, provider: str | None, model: str, day: int) -> _DayPrices:
         """The one (cached) lookup: user entries first, then genai-prices for that UTC day."""
         provider_key = provider.strip().lower() if provider else None
         gp_id = PROVIDER_IDS.get(provider_key, provider_key) if provider_key else None
         name = model.strip().lower()
+        day_text = _day_text_of(day)
         for entry in self._user:
             if entry.provider in (None, provider_key, gp_id) and fnmatch.fnmatchcase(name, entry.model_ref.lower()):
-                return _DayPrices(entry)
+                return _DayPrices(_priced(entry, day_text))
         snapshot = _snapshot()
         # An unknown provider (or none) lets genai-prices find the model by name across providers.
         known = find_provider_by_id(snapshot.providers, gp_id) if gp_id else None
@@ -220,15 +259,17 @@ class PriceBook:
             found_provider, info = snapshot.find_provider_model(name, known, None, None)
         except LookupError:
             return _DayPrices(None)
-        return _day_prices(info, found_provider.id, datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day))
+        return _day_prices(info, found_provider.id, datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day), day_text)
 
 
-def _day_prices(info: gp.ModelInfo, provider_id: str, day: datetime) -> _DayPrices:
+def _day_prices(info: gp.ModelInfo, provider_id: str, day: datetime, day_text: str) -> _DayPrices:
     """Mirror ModelInfo.get_prices (last active conditional price wins, else the first) for one day."""
-    convert = functools.partial(_from_genai, model_id=info.id, provider_id=provider_id)
+    def convert(prices: gp.ModelPrice) -> _Priced | None:
+        return _priced(_from_genai(prices, info.id, provider_id), day_text)
+
     if isinstance(info.prices, gp.ModelPrice):
         return _DayPrices(convert(info.prices))
-    windows: list[tuple[int, int, ModelPrice | None]] = []
+    windows: list[tuple[int, int, _Priced | None]] = []
     default = info.prices[0].prices
     for conditional in reversed(info.prices):
         constraint = conditional.constraint

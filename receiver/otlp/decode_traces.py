@@ -16,7 +16,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from receiver.attributes import plain_attributes
 from receiver.genai.analyser import SpanAnalyser, SpanAnalysis
 from receiver.genai.content import without_content
-from receiver.genai.pricing import NO_PRICE_MARKER, price_record
+from receiver.genai.pricing import NO_PRICE_MARKER
 from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.values import (
     JSON,
@@ -130,10 +130,9 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
     price; its breakdown is derived when read (tokens x rates: the same arithmetic), which
     keeps a few hundred bytes of text per model call out of the database."""
     f = analysis.fields
-    cost = analysis.cost
+    price = analysis.price
     price_id = breakdown = None
-    if cost is not None:
-        price = price_record(cost.price, cost.price_date)
+    if price is not None:
         prices[price.price_id] = price
         price_id = price.price_id
     elif analysis.unpriced:
@@ -144,7 +143,7 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
         f.max_tokens, _str_list_json(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
         None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
         f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
-        None if cost is None else cost.total_usd, breakdown,
+        analysis.cost_usd, breakdown,
         None,  # duplicate_of: set inside the INSERT, which can see earlier spans (schema.m004)
         price_id,
     )

@@ -126,11 +126,21 @@ def _plain_attributes(key_values: Any) -> dict[str, Any] | None:
     plain: dict[str, Any] = {}
     for kv in key_values:
         value = kv.value
+        # Most attributes are strings or integers: read those without asking which member is
+        # set (an unset member reads as "" or 0, so only those two values need the question).
+        text = value.string_value
+        if text:
+            plain[kv.key] = text
+            continue
+        number = value.int_value
+        if number:
+            plain[kv.key] = number
+            continue
         kind = value.WhichOneof("value")
         if kind == "string_value":
-            plain[kv.key] = value.string_value
+            plain[kv.key] = text
         elif kind == "int_value":
-            plain[kv.key] = value.int_value
+            plain[kv.key] = number
         elif kind == "bool_value":
             plain[kv.key] = value.bool_value
         elif kind == "double_value" and math.isfinite(value.double_value):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook, price_record
+from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook
 from receiver.records import PriceRecord
 from receiver.storage.schema import open_write_db
 from receiver.storage.writer import INSERT_PRICE, refresh_trace_rollups
@@ -31,7 +31,7 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
         while True:
             rows = db.execute(
                 "SELECT rowid, trace_id, provider, response_model, request_model, input_tokens, output_tokens, "
-                "cache_read_tokens, cache_write_tokens, reasoning_tokens, start_time_unix_nano, cost_usd, "
+                "cache_read_tokens, cache_write_tokens, start_time_unix_nano, cost_usd, "
                 "cost_breakdown, price_id FROM spans "
                 "WHERE rowid > ? AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) "
                 "ORDER BY rowid LIMIT ?", [last_rowid, CHUNK_SPANS]).fetchall()
@@ -40,16 +40,14 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
             updates = []
             prices: dict[int, PriceRecord] = {}
             for (rowid, trace_id, provider, response_model, request_model, tokens_in, tokens_out, cache_read,
-                 cache_write, reasoning, start, old_cost, old_breakdown, old_price_id) in rows:
-                cost = price_book.cost(provider, response_model, request_model, input_tokens=tokens_in,
-                                       output_tokens=tokens_out, cache_read_tokens=cache_read,
-                                       cache_write_tokens=cache_write, reasoning_tokens=reasoning,
-                                       when_unix_nano=start or None)
+                 cache_write, start, old_cost, old_breakdown, old_price_id) in rows:
+                cost = price_book.stored_cost(provider, response_model, request_model, input_tokens=tokens_in,
+                                              output_tokens=tokens_out, cache_read_tokens=cache_read,
+                                              cache_write_tokens=cache_write, when_unix_nano=start or None)
                 # as the ingest path stores it: a priced span refers to its price, an unpriced one says so
-                price = price_record(cost.price, cost.price_date) if cost else None
+                new_cost, price = cost if cost else (None, None)
                 breakdown = None if cost else NO_PRICE_MARKER
                 price_id = price.price_id if price else None
-                new_cost = cost.total_usd if cost else None
                 priced += cost is not None
                 if (new_cost, breakdown, price_id) != (old_cost, old_breakdown, old_price_id):
                     if price:

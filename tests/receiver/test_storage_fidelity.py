@@ -99,6 +99,8 @@ def _plain_values() -> list[KeyValue]:
         KeyValue(key="tiny", value=AnyValue(double_value=5e-324)),
         KeyValue(key="int", value=AnyValue(int_value=2**63 - 1)),
         KeyValue(key="bool", value=AnyValue(bool_value=False)),
+        KeyValue(key="empty string", value=AnyValue(string_value="")),  # "" and 0 are also what
+        KeyValue(key="zero", value=AnyValue(int_value=0)),  # unset members read as
         KeyValue(key="nested", value=nested),
         KeyValue(key="empty array", value=AnyValue(array_value={})),
         KeyValue(key="empty kvlist", value=AnyValue(kvlist_value={})),
@@ -171,6 +173,7 @@ def test_typed_values_are_kept_with_their_types(receiver, store):
     plain = spans["span 001"].attributes  # all plain values: stored as a JSON object
     assert plain["integral double"] == 3.0 and isinstance(plain["integral double"], float)
     assert plain["int"] == 2**63 - 1 and plain["bool"] is False
+    assert plain["empty string"] == "" and plain["zero"] == 0 and isinstance(plain["zero"], int)
     assert plain["nested"] == {"n": 1, "list": [1.0, 1, "1", True]}
     assert [type(v) for v in plain["nested"]["list"]] == [float, int, str, bool]
     span = spans["span 000"]  # bytes, empty and repeated keys: stored as the typed list
