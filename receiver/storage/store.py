@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from receiver.errors import DatabaseMissing, TraceNotFound
-from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
 from receiver.records import (
     GENAI_FIELDS,
     GENAI_JSON_FIELDS,
@@ -146,6 +145,9 @@ class TraceStore:
             orphan_rows = conn.execute(_ORPHAN_LOG_QUERY, [json.dumps(response_ids)]).fetchall() if response_ids else []
         if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
+        # the message readers load only for a trace's detail: listing and counting stay quick to start
+        from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
+
         logs = [_stored_log(row) for row in log_rows]
         logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
         logs.sort(key=lambda r: r.time_or_observed_unix_nano)
