@@ -1,8 +1,9 @@
 """`ExportTraceServiceRequest` -> `WriteBatch`. Pure functions, no I/O.
 
 Each span becomes one tuple in the column order of the `spans` table
-(`records.SPAN_COLUMNS`), with its attributes, events and links as JSON text and its
-canonical GenAI fields and cost (`receiver.genai`), ready for the writer's multi-row INSERT.
+(`records.SPAN_COLUMNS`), with its attributes, events and links as JSON values and its
+canonical GenAI fields and cost (`receiver.genai`); the writer encodes a request's rows
+as one JSON array, and SQLite stores those three as JSON text.
 Prompts and completions stay in the attributes; readers derive the message fields from them.
 """
 
@@ -109,9 +110,9 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
         status_message,
         span.trace_state,
         span.flags,
-        JSON.encode(attributes),
-        JSON.encode(events) if events else "[]",
-        JSON.encode([_link(link) for link in links]) if links else "[]",
+        attributes,  # JSON values: the writer encodes the whole batch at once (writer._insert_span_rows)
+        events,
+        [_link(link) for link in links] if links else [],
         span.dropped_attributes_count,
         span.dropped_events_count,
         span.dropped_links_count,
