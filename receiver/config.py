@@ -46,6 +46,8 @@ class ReceiverConfig:
     store_content: bool = True
     # User prices (TOML) that override or add models; default: price_overrides.toml beside the database.
     price_file: Path | None = None
+    # False: store spans as received, without canonical GenAI fields or cost (measures what they cost).
+    genai_analysis: bool = True
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
@@ -108,6 +110,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "cors_origins": lambda raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
     "store_content": lambda raw: _boolean(raw),
     "price_file": Path,
+    "genai_analysis": lambda raw: _boolean(raw),
 }
 
 

@@ -72,7 +72,8 @@ class Receiver:
                 analyser = SpanAnalyser(price_file=price_file, store_content=cfg.store_content)
             except PriceFileError as exc:
                 raise ConfigError(str(exc)) from None
-            ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s, analyser=analyser)
+            ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s,
+                                analyser=analyser if cfg.genai_analysis else None)
             grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
                                                        max_message_bytes=cfg.max_request_bytes)
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())

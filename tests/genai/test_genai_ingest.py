@@ -148,6 +148,16 @@ def test_malformed_values_leave_the_field_empty_and_the_span_stored(receiver, ba
     assert stored["seed"] is None and stored["max_tokens"] is None
 
 
+def test_with_the_analysis_off_spans_are_stored_as_received(db_path):
+    config = ReceiverConfig.resolve({"TRACEPANE_GENAI_ANALYSIS": "false"}, db_path=db_path, grpc_port=0, http_port=0)
+    with Receiver(config) as receiver:
+        trace_id = new_trace_id()
+        send(receiver, chat_span(trace_id))
+        (span,) = shown(receiver, trace_id)["spans"]
+        assert span["attributes"]["gen_ai.usage.input_tokens"] == 100
+        assert span["operation"] is None and span["input_tokens"] is None and span["cost_usd"] is None
+
+
 def test_the_content_switch_keeps_numbers_and_drops_prompts(db_path):
     config = ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0, store_content=False)
     with Receiver(config) as receiver:
