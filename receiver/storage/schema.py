@@ -13,7 +13,11 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from receiver.errors import StorageFailed
+
 MIGRATIONS = Migrations("tracepane")
+# The writer inserts span rows from one JSON array through a MATERIALIZED CTE (SQLite 3.35).
+MIN_SQLITE = (3, 35, 0)
 
 # Settings of the one write connection, each with its reason.
 WRITE_PRAGMAS = (
@@ -238,6 +242,10 @@ def m005_prices(db: Database) -> None:
 
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise StorageFailed(f"SQLite {sqlite3.sqlite_version} is too old: Tracepane needs "
+                            f"{'.'.join(map(str, MIN_SQLITE))} or newer (Python's sqlite3 module uses "
+                            "the SQLite library it was built with)")
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=True)
     for pragma in WRITE_PRAGMAS:

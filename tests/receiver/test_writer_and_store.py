@@ -151,3 +151,14 @@ def test_a_row_the_database_cannot_hold_fails_its_request_and_the_writer_goes_on
     reader = TraceStore(db_path)
     assert [s.name for s in reader.get_trace(trace_id.hex()).spans] == ["fine"]
     reader.close()
+
+
+def test_an_sqlite_too_old_for_the_writer_is_named_at_start(db_path, monkeypatch):
+    from receiver.config import ReceiverConfig
+    from receiver.errors import StorageFailed
+    from receiver.service import Receiver
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))  # Ubuntu 20.04's
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    with pytest.raises(StorageFailed, match=r"SQLite 3\.31\.1 is too old: Tracepane needs 3\.35\.0 or newer"):
+        Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0)).start()
