@@ -9,6 +9,7 @@ Precedence where a span carries several families: the span's *native* family fir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from receiver.genai import openinference, otel, traceloop
@@ -51,9 +52,11 @@ TABLES[True, False] = _without_content(TABLES[True, True])
 class Plan(NamedTuple):
     """What the normaliser does with spans of one shape (one list of attribute keys)."""
 
-    readers: tuple[tuple[str, str, Any], ...]  # (attribute key, field, reader), best rank first
+    read: Callable[[dict[str, Any]], GenAiFields | None]  # the table values (None: nothing found)
     genai_data: bool  # any key in a GenAI namespace
     traceloop_keys: bool  # any of Traceloop's marker keys
+    output_messages: bool  # a gen_ai.output.messages attribute (finish reasons may be only there)
+    error_type: bool  # an error.type attribute to clean
 
 
 MAX_PLANS = 4096
@@ -68,14 +71,37 @@ def _plan(keys: tuple[str, ...], is_openinference: bool, content: bool) -> Plan:
     if plan is None:
         table = TABLES[is_openinference, content]
         present = set(keys)
-        plan = Plan(tuple((key, table[key][0], table[key][1])
-                          for key in sorted(present & table.keys(), key=lambda k: table[k][2])),
-                    any(key.startswith(GENAI_PREFIXES) for key in present),
-                    any(key in present for key in traceloop.MARKERS))
+        readers = [(key, *table[key][:2]) for key in sorted(present & table.keys(), key=lambda k: table[k][2])]
+        genai_data = any(key.startswith(GENAI_PREFIXES) for key in present)
+        plan = Plan(_reader(readers, allow_empty=is_openinference or genai_data), genai_data,
+                    any(key in present for key in traceloop.MARKERS),
+                    "gen_ai.output.messages" in present,
+                    "error.type" in present)
         if len(_plans) >= MAX_PLANS:  # senders with free-form keys: start over rather than grow
             _plans.clear()
         _plans[cache_key] = plan
     return plan
+
+
+def _reader(readers: list[tuple[str, str, Any]], *, allow_empty: bool) -> Callable[[dict[str, Any]], Any]:
+    """One function per plan that reads its keys in rank order, each field from the first key
+    that gives a value, and builds the record: no loop, no intermediate dict per span. Like
+    `dataclasses`, it is generated as source, from names that come only from our own tables."""
+    by_field: dict[str, list[tuple[str, Any]]] = {}
+    for key, field, reader in readers:
+        by_field.setdefault(field, []).append((key, reader))
+    namespace: dict[str, Any] = {"GenAiFields": GenAiFields}
+    lines = ["def read(a):"]
+    for i, candidates in enumerate(by_field.values()):
+        for j, (key, reader) in enumerate(candidates):
+            namespace[f"r{i}_{j}"], namespace[f"k{i}_{j}"] = reader, key
+            read = f"r{i}_{j}(a[k{i}_{j}])"
+            lines.append(f"    v{i} = {read}" if j == 0 else f"    if v{i} is None: v{i} = {read}")
+    if not allow_empty:  # a span with no GenAI data at all gets the empty record
+        lines.append(f"    if {' and '.join(f'v{i} is None' for i in range(len(by_field))) or 'True'}: return None")
+    lines.append(f"    return GenAiFields({', '.join(f'{field}=v{i}' for i, field in enumerate(by_field))})")
+    exec("\n".join(lines), namespace)
+    return namespace["read"]
 
 
 def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
@@ -85,24 +111,19 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     attributes = span.attributes
     is_openinference = openinference.MARKER in attributes
     plan = _plan(tuple(attributes), is_openinference, content)
-    chosen: dict[str, Any] = {}
-    for key, field, reader in plan.readers:
-        if field not in chosen:  # a better-ranked key already gave it
-            value = reader(attributes[key])
-            if value is not None:  # malformed: the next key for the field may do
-                chosen[field] = value
-    if not chosen and not is_openinference and not plan.genai_data:
+    fields = plan.read(attributes)
+    if fields is None:
         return GenAiFields()
-    fields = GenAiFields(**chosen)
+    # some instrumentations put the finish reason only inside the output messages
+    reasons_from_output = not content and plan.output_messages and fields.finish_reasons is None
     otel.finish(span, fields, content=content)
     if is_openinference:
         openinference.finish(span, fields, content=content)
     if plan.traceloop_keys or span.scope_name == traceloop.SCOPE:
         traceloop.finish(span, fields, content=content)
-    if not content and "finish_reasons" not in chosen:
-        # some instrumentations put the finish reason only inside the output messages
-        output = attributes.get("gen_ai.output.messages")
-        if output is not None and (not isinstance(output, str) or "finish_reason" in output):
+    if reasons_from_output:
+        output = attributes["gen_ai.output.messages"]
+        if not isinstance(output, str) or "finish_reason" in output:
             fields.finish_reasons = output_finish_reasons(output)
     if fields.operation is None:
         fields.operation = operation_from_span_name(span.name) or "other"
@@ -111,7 +132,8 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     if not content:
         fields.output_messages = None
     _timing(span, fields)
-    _error(span, fields)
+    if plan.error_type or span.status_code == STATUS_ERROR:
+        _error(span, fields)
     return fields
 
 

@@ -1,0 +1,48 @@
+"""The normaliser's precedence rules on hand-made spans (the fixtures cover real senders)."""
+
+from __future__ import annotations
+
+import json
+
+from receiver.genai.fields import GenAiFields
+from receiver.genai.normalise import normalise
+from receiver.genai.span_view import SpanView
+
+OUTPUT = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "hi"}], "finish_reason": "length"}])
+
+
+def fields(name: str = "span", **attributes) -> GenAiFields:
+    return normalise(SpanView(name, attributes), content=False)
+
+
+def test_a_malformed_value_gives_way_to_the_next_key_for_the_field():
+    f = fields(**{"gen_ai.usage.input_tokens": "lots", "llm.token_count.prompt": 7, "gen_ai.operation.name": "chat"})
+    assert f.input_tokens == 7 and f.operation == "chat"
+
+
+def test_openinference_native_keys_win_over_the_gen_ai_copies():
+    f = fields(**{"openinference.span.kind": "LLM", "gen_ai.request.model": "copy", "llm.model_name": "native",
+                  "llm.token_count.prompt": 3, "gen_ai.usage.input_tokens": 99})
+    assert (f.operation, f.response_model, f.input_tokens) == ("chat", "native", 3)
+
+
+def test_a_span_without_genai_data_has_an_empty_record():
+    assert fields("GET /orders", **{"http.request.method": "GET"}) == GenAiFields()
+
+
+def test_a_shared_key_alone_still_gives_its_field():
+    f = fields("handle request", **{"user.id": "u-1"})
+    assert f.user_id == "u-1" and f.operation == "other"
+
+
+def test_finish_reasons_come_from_the_output_messages_when_the_attribute_is_unusable():
+    unusable = fields(**{"gen_ai.response.finish_reasons": 7, "gen_ai.output.messages": OUTPUT})
+    assert unusable.finish_reasons == ["length"]
+    given = fields(**{"gen_ai.response.finish_reasons": ["stop"], "gen_ai.output.messages": OUTPUT})
+    assert given.finish_reasons == ["stop"]
+
+
+def test_an_error_type_comes_from_the_attribute_or_the_exception_event():
+    assert fields(**{"gen_ai.operation.name": "chat", "error.type": "<class 'openai.RateLimitError'>"}).error_type \
+        == "RateLimitError"
+    assert fields(**{"gen_ai.operation.name": "chat"}).error_type is None
