@@ -128,10 +128,12 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     if fields.operation is None:
         fields.operation = operation_from_span_name(span.name) or "other"
     _tokens(fields)
-    _finish_reasons(fields)
+    if fields.finish_reasons is not None or fields.output_messages:
+        _finish_reasons(fields)
     if not content:
         fields.output_messages = None
-    _timing(span, fields)
+    if span.events or fields.ttft_ms is not None:
+        _timing(span, fields)
     if plan.error_type or span.status_code == STATUS_ERROR:
         _error(span, fields)
     return fields

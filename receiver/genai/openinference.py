@@ -65,7 +65,8 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
     if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
         operation = "text_completion"
     out.operation = operation
-    params = skim_json(a.get("llm.invocation_parameters") or a.get("embedding.invocation_parameters"))
+    raw_params = a.get("llm.invocation_parameters") or a.get("embedding.invocation_parameters")
+    params = None if raw_params is None else skim_json(raw_params)
     if isinstance(params, dict):
         for name, value in (("request_model", as_str(params.get("model"))),
                             ("temperature", as_float(params.get("temperature"))),
