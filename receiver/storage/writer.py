@@ -50,7 +50,8 @@ def _row_sql(columns: tuple[str, ...]) -> str:
     return "(" + ", ".join("?" for _ in columns) + ")"
 
 
-_LOG_ROW_SQL, _METRIC_ROW_SQL = _row_sql(LOG_COLUMNS), _row_sql(METRIC_POINT_COLUMNS)
+_SPAN_ROW_SQL, _LOG_ROW_SQL = _row_sql(SPAN_COLUMNS), _row_sql(LOG_COLUMNS)
+_METRIC_ROW_SQL = _row_sql(METRIC_POINT_COLUMNS)
 # Span rows, the bulk of every batch, travel as one JSON array bound as one parameter:
 # binding ~50 values per span one by one holds the GIL that decoding needs, while SQLite
 # unpacks the JSON with the GIL released (docs/benchmarks.md, session 5). MATERIALIZED:
@@ -347,9 +348,20 @@ def _insert_span_rows(conn: sqlite3.Connection, rows: tuple[tuple, ...]) -> int:
     """Insert span rows (new ones only: ingest is idempotent); return how many were new."""
     if not rows:
         return 0
+    encoded = orjson.dumps(rows)
+    if _ESCAPED_NUL in encoded:  # SQLite's JSON functions end a string at \u0000: bind these rows
+        return _insert_rows(conn, "spans", _SPAN_ROW_SQL, tuple(_bindable(row) for row in rows))
     before = conn.total_changes
-    conn.execute(_INSERT_SPANS_FROM_JSON, (orjson.dumps(rows),))
+    conn.execute(_INSERT_SPANS_FROM_JSON, (encoded,))
     return conn.total_changes - before
+
+
+_ESCAPED_NUL = b"\\u0000"
+
+
+def _bindable(row: tuple) -> tuple:
+    """A span row with its JSON values (attributes, events, links) as the text SQLite stores."""
+    return tuple(orjson.dumps(v).decode() if isinstance(v, dict | list) else v for v in row)
 
 
 def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple[tuple, ...]) -> int:

@@ -99,6 +99,7 @@ def _plain_values() -> list[KeyValue]:
         KeyValue(key="tiny", value=AnyValue(double_value=5e-324)),
         KeyValue(key="int", value=AnyValue(int_value=2**63 - 1)),
         KeyValue(key="bool", value=AnyValue(bool_value=False)),
+        KeyValue(key="awkward text", value=AnyValue(string_value='q"uo\\te\n\u00e9\u2028\U0001F600 end')),
         KeyValue(key="empty string", value=AnyValue(string_value="")),  # "" and 0 are also what
         KeyValue(key="zero", value=AnyValue(int_value=0)),  # unset members read as
         KeyValue(key="nested", value=nested),
@@ -129,7 +130,7 @@ def _full_request() -> ExportTraceServiceRequest:
                     kind=Span.SPAN_KIND_PRODUCER, start_time_unix_nano=1_790_000_000_123_456_789 + n,
                     end_time_unix_nano=1_790_000_001_000_000_001, dropped_attributes_count=4,
                     dropped_events_count=5, dropped_links_count=6,
-                    status=Status(code=Status.STATUS_CODE_ERROR, message="déjà vu"))
+                    status=Status(code=Status.STATUS_CODE_ERROR, message='déjà vu "\\x"\n\U0001F600'))
                 span.attributes.extend(_plain_values() if n == 1 else _every_kind_of_value())
                 event = span.events.add(time_unix_nano=1_790_000_000_500_000_000, name="exception",
                                         dropped_attributes_count=2)
@@ -174,6 +175,7 @@ def test_typed_values_are_kept_with_their_types(receiver, store):
     assert plain["integral double"] == 3.0 and isinstance(plain["integral double"], float)
     assert plain["int"] == 2**63 - 1 and plain["bool"] is False
     assert plain["empty string"] == "" and plain["zero"] == 0 and isinstance(plain["zero"], int)
+    assert plain["awkward text"] == 'q"uo\\te\n\u00e9\u2028\U0001F600 end'  # through the writer's JSON
     assert plain["nested"] == {"n": 1, "list": [1.0, 1, "1", True]}
     assert [type(v) for v in plain["nested"]["list"]] == [float, int, str, bool]
     span = spans["span 000"]  # bytes, empty and repeated keys: stored as the typed list
@@ -184,3 +186,19 @@ def test_typed_values_are_kept_with_their_types(receiver, store):
     assert typed["inf"] == {"doubleValue": "Infinity"}
     assert typed["empty bytes"] == {"bytesValue": ""}
     assert typed["empty value"] == {} and typed["no value"] == "absent"
+
+
+def test_nul_characters_in_names_messages_and_values_are_kept(receiver, store):
+    # SQLite's JSON functions end a string at an escaped NUL, so such spans take the other insert
+    request = _full_request()
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                span.name += "\x00after"
+                span.status.message = "before\x00after"
+                span.attributes.add(key="nul", value=AnyValue(string_value="a\x00b"))
+    answer = post(receiver.addresses.http_port, request.SerializeToString())
+    assert answer.status == 200, answer.body
+
+    spans = [s for t in (b"\x01" * 16, b"\x02" * 16) for s in store.get_trace(t.hex()).spans]
+    assert _canonical(encode_spans(spans)) == _canonical(request)
