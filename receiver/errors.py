@@ -34,6 +34,11 @@ class StorageFailed(ReceiverError):
     """The database refused a write (disk full, I/O error); nothing of the request was kept."""
 
 
+class DecodeBug(ReceiverError):
+    """Decoding a request failed in a way Tracepane did not foresee (a bug, logged with its
+    traceback): that request is refused (500 / INTERNAL, not retried), the receiver goes on."""
+
+
 class StoreClosed(ReceiverError):
     """The writer has been closed; no more writes are accepted."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from receiver.errors import AtCapacity, BadPayload, ReceiverError
+from receiver.errors import AtCapacity, BadPayload, DecodeBug, ReceiverError
 from receiver.genai.analyser import SpanAnalyser
 from receiver.otlp.decode_logs import decode_export_logs_request
 from receiver.otlp.decode_metrics import decode_export_metrics_request
@@ -26,6 +27,8 @@ from receiver.otlp.decode_traces import decode_export_trace_request
 from receiver.otlp.otlp_json import parse_otlp_json
 from receiver.records import WriteBatch
 from receiver.storage.writer import DatabaseWriter
+
+log = logging.getLogger(__name__)
 
 
 class PayloadFormat(enum.Enum):
@@ -88,7 +91,7 @@ class Ingestor:
         message_type, decode = self._decoders[signal]
         try:
             with self._decoding:
-                batch = decode(_parse(body, payload_format, message_type))
+                batch = _decoded(decode, _parse(body, payload_format, message_type))
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
         except AtCapacity:
@@ -120,6 +123,19 @@ class Ingestor:
             for name, delta in deltas.items():
                 self._counters[name] += delta
             self._changed.notify_all()
+
+
+def _decoded(decode: Callable[[Message], WriteBatch], request: Message) -> WriteBatch:
+    """`decode(request)`, with anything it did not foresee turned into `DecodeBug`: one bad
+    request must never take an exporter's other requests, or the server, with it."""
+    try:
+        return decode(request)
+    except ReceiverError:
+        raise
+    except Exception as exc:
+        log.exception("decoding a %s failed", request.DESCRIPTOR.name)
+        raise DecodeBug(f"Tracepane could not decode this {request.DESCRIPTOR.name} (a bug; "
+                        f"details are in its log): {type(exc).__name__}: {exc}") from None
 
 
 def _parse(body: bytes, payload_format: PayloadFormat, message_type: type[Message]) -> Message:

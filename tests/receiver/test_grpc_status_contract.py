@@ -98,3 +98,30 @@ def test_a_full_queue_answers_unavailable_and_503_with_retry_after(db_path):
         store = r.store()
         assert len(store.get_trace(waiting_id.hex()).spans) == 2
         store.close()
+
+
+def test_a_request_that_trips_a_decoding_bug_is_internal_and_the_next_one_is_stored(channel, receiver, monkeypatch):
+    # A fault injected where no known input fails: the safety net for the bugs nobody has found yet.
+    from receiver.genai.analyser import SpanAnalyser
+
+    analyse = SpanAnalyser.analyse
+
+    def analyse_or_fail(self, span):
+        if span.name == "trips a bug":
+            raise KeyError("surprise")
+        return analyse(self, span)
+
+    monkeypatch.setattr(SpanAnalyser, "analyse", analyse_or_fail)
+    stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Export(make_request(make_span(trace_id=new_trace_id(), name="trips a bug")), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "a bug" in caught.value.details() and "KeyError" in caught.value.details()
+    trace_id = new_trace_id()
+    stub.Export(make_request(make_span(trace_id=trace_id, name="fine")), timeout=10)
+    store = receiver.store()
+    assert [s.name for s in store.get_trace(trace_id.hex()).spans] == ["fine"]
+    store.close()
+    body = make_request(make_span(trace_id=new_trace_id(), name="trips a bug")).SerializeToString()
+    http = post(receiver.addresses.http_port, body)
+    assert http.status == 500 and b"a bug" in http.body
