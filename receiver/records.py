@@ -5,8 +5,9 @@ decode to database to reader. Attribute lists are stored as JSON in one of two l
 shapes (a plain object, or OTLP/JSON's typed list): `receiver.attributes` describes them
 and gives the plain and typed views of either.
 
-Write side: tuples in column order, so the writer can hand them to `executemany` as they
-are. Read side: frozen dataclasses with JSON columns already parsed.
+Write side: tuples in column order (a span row's attributes, events and links as JSON
+values, which the writer encodes with the rest of the request's rows). Read side: frozen
+dataclasses with JSON columns already parsed.
 """
 
 from __future__ import annotations
