@@ -171,8 +171,7 @@ def _timing(span: SpanView, fields: GenAiFields) -> None:
 
 
 def _error(span: SpanView, fields: GenAiFields) -> None:
-    raw = span.attributes.get("error.type")
-    error_type = None if raw is None else clean_error_type(raw)
+    error_type = clean_error_type(span.attributes.get("error.type"))
     if error_type is None and span.status_code == STATUS_ERROR:
         exception = next((e for e in span.events if e.name == "exception"), None)
         error_type = clean_error_type(exception.attributes.get("exception.type")) if exception else None

@@ -125,26 +125,29 @@ def price_tokens(price: ModelPrice, price_date: str | None, *, input_tokens: int
                  reasoning_tokens: int | None) -> CostBreakdown:
     """The breakdown of one call's cost, as shown when a stored span is read (spans keep their
     tokens and a reference to the price, not the breakdown's text)."""
-    read, write, out = cache_read_tokens or 0, cache_write_tokens or 0, output_tokens or 0
-    uncached = max(0, (input_tokens or 0) - read - write)  # the caller fixes senders that exclude cache
-    usd = _usd(price, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
-    return CostBreakdown(uncached, read, write, out, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
+    tokens = _token_parts(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+    usd = _usd(price, *tokens)
+    return CostBreakdown(*tokens, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
 
 
-def _usd(price: ModelPrice, input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
-         cache_write_tokens: int | None) -> tuple[float, float, float, float]:
-    """USD for uncached input, cache reads, cache writes and output: the one arithmetic of cost."""
+def _token_parts(input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
+                 cache_write_tokens: int | None) -> tuple[int, int, int, int]:
+    """Uncached input, cache reads, cache writes and output; missing counts are 0."""
     read, write = cache_read_tokens or 0, cache_write_tokens or 0
-    uncached = max(0, (input_tokens or 0) - read - write)
+    uncached = max(0, (input_tokens or 0) - read - write)  # the caller fixes senders that exclude cache
+    return uncached, read, write, output_tokens or 0
+
+
+def _usd(price: ModelPrice, uncached: int, read: int, write: int, out: int) -> tuple[float, float, float, float]:
+    """USD for each part of `_token_parts`: the one arithmetic of cost."""
     read_rate = price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok
     write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
     return (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
-            (output_tokens or 0) * price.output_mtok / 1e6)
+            out * price.output_mtok / 1e6)
 
 
-@functools.lru_cache(maxsize=4096)
-def price_record(price: ModelPrice, price_date: str | None) -> PriceRecord:
-    """The stored row of a price on a day (a handful per database: one per model and day)."""
+def _price_row(price: ModelPrice, price_date: str | None) -> PriceRecord:
+    """The stored row of a price on a day (built once per model and day: see `_with_row`)."""
     identity = json.dumps([price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok,
                            price.source, price.model_ref, price.provider, price_date]).encode()
     return PriceRecord(content_id(identity), price.input_mtok, price.output_mtok, price.cache_read_mtok,
@@ -173,8 +176,8 @@ class _DayPrices:  # a model's price on one UTC day; time-of-day windows (UTC se
         return self.default
 
 
-def _priced(price: ModelPrice | None, day_text: str) -> _Priced | None:
-    return None if price is None else (price, price_record(price, day_text))
+def _with_row(price: ModelPrice | None, day_text: str) -> _Priced | None:
+    return None if price is None else (price, _price_row(price, day_text))
 
 
 @functools.cache
@@ -225,7 +228,8 @@ class PriceBook:
         if priced is None:
             return None
         price, record = priced
-        return sum(_usd(price, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)), record
+        tokens = _token_parts(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        return sum(_usd(price, *tokens)), record
 
     def _call_price(self, provider: str | None, response_model: str | None, request_model: str | None,
                     input_tokens: int | None, output_tokens: int | None, when_unix_nano: int | None
@@ -251,7 +255,7 @@ class PriceBook:
         day_text = _day_text_of(day)
         for entry in self._user:
             if entry.provider in (None, provider_key, gp_id) and fnmatch.fnmatchcase(name, entry.model_ref.lower()):
-                return _DayPrices(_priced(entry, day_text))
+                return _DayPrices(_with_row(entry, day_text))
         snapshot = _snapshot()
         # An unknown provider (or none) lets genai-prices find the model by name across providers.
         known = find_provider_by_id(snapshot.providers, gp_id) if gp_id else None
@@ -265,7 +269,7 @@ class PriceBook:
 def _day_prices(info: gp.ModelInfo, provider_id: str, day: datetime, day_text: str) -> _DayPrices:
     """Mirror ModelInfo.get_prices (last active conditional price wins, else the first) for one day."""
     def convert(prices: gp.ModelPrice) -> _Priced | None:
-        return _priced(_from_genai(prices, info.id, provider_id), day_text)
+        return _with_row(_from_genai(prices, info.id, provider_id), day_text)
 
     if isinstance(info.prices, gp.ModelPrice):
         return _DayPrices(convert(info.prices))

@@ -152,6 +152,14 @@ class RequestFailed(Exception):
     pass
 
 
+def connected_channel(port: int) -> grpc.Channel:
+    """A channel to the receiver, connected before any timing starts."""
+    channel = grpc.insecure_channel(f"{HOST}:{port}", options=[
+        ("grpc.max_send_message_length", 64 * 2**20), ("grpc.max_receive_message_length", 64 * 2**20)])
+    grpc.channel_ready_future(channel).result(timeout=STARTUP_TIMEOUT_S)
+    return channel
+
+
 def grpc_sender(channel: grpc.Channel) -> Sender:
     # No serializers: the pre-serialized body goes out as is and the response comes back as bytes.
     export = channel.unary_unary(GRPC_EXPORT_METHOD)
@@ -329,9 +337,7 @@ def measure_grpc_ingest(span_set: SpanSet, run_dir: Path, tracepane: str, concur
     receiver = ReceiverProcess(tracepane, run_dir / "bench.db", run_dir / "serve.stderr",
                                env={"TRACEPANE_GENAI_ANALYSIS": "true" if genai else "false"})
     try:
-        channel = grpc.insecure_channel(f"{HOST}:{receiver.grpc_port}", options=[
-            ("grpc.max_send_message_length", 64 * 2**20), ("grpc.max_receive_message_length", 64 * 2**20)])
-        grpc.channel_ready_future(channel).result(timeout=STARTUP_TIMEOUT_S)
+        channel = connected_channel(receiver.grpc_port)
         try:
             return measure_transport("grpc", span_set, [grpc_sender(channel)] * concurrency, tracepane,
                                      run_dir / "bench.db")
@@ -431,9 +437,7 @@ def main() -> int:
         receiver = ReceiverProcess(tracepane, db, tmp_dir / "serve.stderr")
         try:
             floors.append(_emit(measure_floor(1, first, tmp_dir / "floor-1.db")))
-            channel = grpc.insecure_channel(f"{HOST}:{receiver.grpc_port}", options=[
-                ("grpc.max_send_message_length", 64 * 2**20), ("grpc.max_receive_message_length", 64 * 2**20)])
-            grpc.channel_ready_future(channel).result(timeout=STARTUP_TIMEOUT_S)  # connect outside the timing
+            channel = connected_channel(receiver.grpc_port)
             try:
                 senders = [grpc_sender(channel)] * args.concurrency  # one channel, requests multiplexed
                 transports["grpc"] = _emit(measure_transport("grpc", span_sets["grpc"], senders, tracepane, db))
