@@ -4,11 +4,14 @@ text views. Pure functions over receiver records; no Qt."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.formatting import format_cost_usd, format_duration_ns, format_time_ns, format_tokens, ns_to_ms, plural
 from receiver.attributes import plain_attributes, plain_value
-from receiver.records import StoredLog, StoredSpan, StoreStats, TraceDetail, TraceSummary
+
+if TYPE_CHECKING:  # annotations only: `tracepane stats` should not load the data model
+    from receiver.records import StoredLog, StoredSpan, TraceDetail, TraceSummary
+    from receiver.storage.stats import StoreStats
 
 
 def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:

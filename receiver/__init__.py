@@ -16,13 +16,14 @@ _EXPORTS = {
     "default_db_path": "receiver.config",
     "TraceStore": "receiver.storage.store",
     "QueryTimeout": "receiver.storage.store",
+    "StoreStats": "receiver.storage.stats",
     "IngestEvent": "receiver.events",
     "IngestCounters": "receiver.ingest",
     "plain_attributes": "receiver.attributes",
     "plain_value": "receiver.attributes",
     **{name: "receiver.records" for name in (
         "StoredSpan", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail",
-        "TraceFilter", "TracePage", "StoreStats", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
+        "TraceFilter", "TracePage", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
     **{name: "receiver.errors" for name in (
         "ReceiverError", "BadPayload", "UnsupportedMediaType", "PayloadTooLarge", "AtCapacity",
         "StorageFailed", "StoreClosed", "PortInUse", "TraceNotFound", "DatabaseMissing")},
@@ -61,11 +62,11 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         StoredResource,
         StoredScope,
         StoredSpan,
-        StoreStats,
         TraceDetail,
         TraceFilter,
         TracePage,
         TraceSummary,
     )
     from receiver.service import ListenAddresses, Receiver  # noqa: F401
+    from receiver.storage.stats import StoreStats  # noqa: F401
     from receiver.storage.store import QueryTimeout, TraceStore  # noqa: F401

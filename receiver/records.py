@@ -307,11 +307,3 @@ class TracePage:
     traces: list[TraceSummary]
     next_cursor: tuple[int, str] | None
 
-
-@dataclass(frozen=True, slots=True)
-class StoreStats:
-    spans: int
-    traces: int
-    logs: int
-    metric_points: int
-    db_bytes: int

@@ -8,7 +8,6 @@ they take no write lock and a running writer commits while they read.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -27,13 +26,13 @@ from receiver.records import (
     StoredResource,
     StoredScope,
     StoredSpan,
-    StoreStats,
     TraceDetail,
     TraceFilter,
     TracePage,
     TraceSummary,
 )
 from receiver.storage.read_db import open_read_db
+from receiver.storage.stats import StoreStats, count_stats
 
 __all__ = ["TraceStore", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
@@ -172,17 +171,7 @@ class TraceStore:
 
     def stats(self) -> StoreStats:
         with self._read() as conn:
-            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-            def count(table: str) -> int:
-                return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
-
-            counts = (count("spans"), count("traces"), count("logs"), count("metric_points"))
-        return StoreStats(*counts, db_bytes=self.db_bytes())
-
-    def db_bytes(self) -> int:
-        """Bytes on disk: the database file and its write-ahead log."""
-        return sum(os.path.getsize(p) for p in (self.db_path, Path(f"{self.db_path}-wal")) if p.exists())
+            return count_stats(conn, self.db_path)
 
     # --- connections --------------------------------------------------------------------
 

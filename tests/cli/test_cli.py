@@ -102,8 +102,11 @@ def test_stats_counts_and_stays_cheap(stored_trace, db_path):
     assert {k: stats[k] for k in ("spans", "traces", "logs", "metric_points")} == {
         "spans": 3, "traces": 1, "logs": 0, "metric_points": 0}
     assert stats["db_bytes"] > 0
+    # Load tests poll `stats` several times a second, a new process each time: it must not load
+    # the receiver, the GUI, prices or even the data model and settings.
     probe = ("import sys; from app.cli import main; main(['stats', '--db', sys.argv[1], '--json']); "
-             "heavy = [m for m in ('grpc', 'PySide6', 'pyqtgraph', 'genai_prices') if m in sys.modules]; "
+             "heavy = [m for m in ('grpc', 'PySide6', 'pyqtgraph', 'genai_prices', 'receiver.records', "
+             "'receiver.config', 'dataclasses') if m in sys.modules]; "
              "print('HEAVY', heavy, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", probe, str(db_path)], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stderr
