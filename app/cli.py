@@ -74,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tracepane {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    shared = common(True)  # one parent for every subcommand: building it is most of the parser's cost
+
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common(True)], help=help_text, description=help_text)
+        p = sub.add_parser(name, parents=[shared], help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
 
