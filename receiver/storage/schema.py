@@ -240,6 +240,30 @@ def m005_prices(db: Database) -> None:
     db.execute("ALTER TABLE spans ADD COLUMN price_id INTEGER")
 
 
+@MIGRATIONS()
+def m006_response_ids_table(db: Database) -> None:
+    # Duplicates are now found by the writer (receiver.storage.response_ids) against this table,
+    # filled in sorted bulk merges, instead of a trigger probing an index kept on every insert.
+    # service_key: "" for a span without a service, "=" + the name otherwise.
+    db.execute("""
+        CREATE TABLE response_ids (
+            response_id TEXT NOT NULL,
+            service_key TEXT NOT NULL,
+            span_id TEXT NOT NULL,  -- the first span stored with this response id in this service
+            PRIMARY KEY (response_id, service_key)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE TABLE writer_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("""
+        INSERT INTO response_ids (response_id, service_key, span_id)
+        SELECT response_id, coalesce('=' || service_name, ''), span_id FROM spans
+        WHERE response_id IS NOT NULL AND duplicate_of IS NULL ORDER BY rowid
+        ON CONFLICT DO NOTHING""")
+    db.execute("INSERT INTO writer_state (name, value) SELECT 'response_ids_merged_through', "
+               "coalesce(max(rowid), 0) FROM spans")
+    db.execute("DROP TRIGGER spans_mark_duplicate")
+    db.execute("DROP INDEX spans_by_response")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:

@@ -25,6 +25,7 @@ import orjson
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
+from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class DatabaseWriter:
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
         # writer-thread state: the shared rows the database is known to hold, to skip statements
         self._known_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}
+        self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
 
     # --- called from other threads ------------------------------------------------------
 
@@ -234,21 +236,38 @@ class DatabaseWriter:
             self._startup_error = StorageFailed(f"cannot open database {self._db_path}: {exc}")
             self._ready.set()
             return
+        try:
+            self._response_ids.load(db.conn)
+        except sqlite3.Error as exc:
+            db.close()
+            self._startup_error = StorageFailed(f"cannot read database {self._db_path}: {exc}")
+            self._ready.set()
+            return
         self._ready.set()
         wal_dirty = False
         try:
             while True:
                 tickets = self._take_batch(IDLE_CHECKPOINT_S if wal_dirty else None)
-                if tickets is None:  # idle: a good moment for the checkpoint
+                if tickets is None:  # idle: a good moment for the merge and the checkpoint
+                    self._merge_response_ids(db.conn)
                     _checkpoint(db)
                     wal_dirty = False
                     continue
                 if not tickets:
                     return
                 self._write(db, tickets)
+                if self._response_ids.unmerged >= MERGE_AT:
+                    self._merge_response_ids(db.conn)
                 wal_dirty = True
         finally:
+            self._merge_response_ids(db.conn)
             db.close()
+
+    def _merge_response_ids(self, conn: sqlite3.Connection) -> None:
+        try:
+            self._response_ids.merge(conn)
+        except sqlite3.Error:  # the ids stay in memory (and in the spans): tried again later
+            log.warning("merging response ids failed; will retry", exc_info=True)
 
     def _take_batch(self, idle_timeout: float | None) -> list[WriteTicket] | None:
         """The next batch; [] when closing with nothing left; None after `idle_timeout` idle."""
@@ -290,6 +309,7 @@ class DatabaseWriter:
                             raise  # the whole transaction rolls back below
                         log.exception("writing a request of %d items failed", ticket.batch.size)
                         ticket.error = StorageFailed(f"database write failed: {exc}")
+                        self._response_ids.forget_request()
                         conn.execute("ROLLBACK TO request")
                         conn.execute("RELEASE request")
                         continue
@@ -302,9 +322,11 @@ class DatabaseWriter:
                     refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
                 conn.execute("COMMIT")
             except BaseException:
+                self._response_ids.rollback()
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            self._response_ids.commit()
             for table, new in new_ids.items():
                 known = self._known_ids[table]
                 if len(known) + len(new) > MAX_KNOWN_IDS:
@@ -326,13 +348,18 @@ class DatabaseWriter:
     def _insert(self, conn: sqlite3.Connection, ticket: WriteTicket, new_ids: dict[str, set[int]]) -> Written:
         """Write one request's rows; return how many of each were new."""
         batch = ticket.batch
+        self._response_ids.begin_request()
         for table, insert in _SHARED_ROWS:
             known = self._known_ids[table]
             records = [r for r in getattr(batch, table) if r[0] not in known]
             if records:
                 conn.executemany(insert, records)
                 new_ids[table].update(r[0] for r in records)
-        spans = _insert_span_rows(conn, batch.span_rows, ticket.span_rows_json)  # duplicates: schema.m004
+        rows = self._response_ids.mark_duplicates(conn, batch.span_rows)
+        rows_json = ticket.span_rows_json if rows is batch.span_rows else _span_rows_json(rows)
+        spans = _insert_span_rows(conn, rows, rows_json)
+        if spans < len(rows):  # some were stored already (re-sent)
+            self._response_ids.confirm(conn)
         return Written(spans, _insert_rows(conn, "logs", _LOG_ROW_SQL, batch.log_rows),
                        _insert_rows(conn, "metric_points", _METRIC_ROW_SQL, batch.metric_rows))
 

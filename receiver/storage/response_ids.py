@@ -1,0 +1,148 @@
+"""Which stored span first carried each response id, per service: how the writer finds a model
+call reported twice (a provider SDK's own tracing beside an instrumentation library). The
+later copy gets `duplicate_of` (the first one's span id) before it is inserted.
+
+An index over response ids, which are random, cost the writer one B-tree page per model call
+per commit, about a third of the WAL it wrote. So the newest ids live in memory and reach the
+table `response_ids` in sorted bulk merges (every `MERGE_AT` ids, when the writer idles and
+when it closes), where each page of the table is written once per merge. After an unclean
+stop, the ids past the last merge are read back from the spans themselves: the merge records
+the highest span rowid it covered (`writer_state`).
+
+Whatever deletes spans (retention) must delete their rows here too, or a later copy would
+point at a span that is gone. The writer thread owns an instance; nothing here is thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import orjson
+
+from receiver.records import SPAN_COLUMNS
+
+log = logging.getLogger(__name__)
+
+MERGE_AT = 16_384  # ids held in memory before a merge (a few MiB)
+MERGED_THROUGH = "response_ids_merged_through"  # writer_state: spans up to this rowid are merged
+
+_TRACE_ID, _SPAN_ID = SPAN_COLUMNS.index("trace_id"), SPAN_COLUMNS.index("span_id")
+_SERVICE, _RESPONSE_ID = SPAN_COLUMNS.index("service_name"), SPAN_COLUMNS.index("response_id")
+_DUPLICATE_OF = SPAN_COLUMNS.index("duplicate_of")
+
+_LOOKUP = ("SELECT r.response_id, r.service_key, r.span_id FROM json_each(?) AS k "
+           "JOIN response_ids AS r ON r.response_id = json_extract(k.value, '$[0]') "
+           "AND r.service_key = json_extract(k.value, '$[1]')")
+_MERGE = ("INSERT INTO response_ids (response_id, service_key, span_id) "
+          "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+          "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING")
+_MERGE_ROW = "INSERT INTO response_ids (response_id, service_key, span_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_SET_MERGED_THROUGH = ("INSERT INTO writer_state (name, value) VALUES (?, ?) "
+                       "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+# First copies only: a span already marked as a duplicate points at one that is in the set.
+_UNMERGED = ("SELECT response_id, service_name, span_id FROM spans "
+             "WHERE rowid > ? AND response_id IS NOT NULL AND duplicate_of IS NULL ORDER BY rowid")
+_STORED_RESPONSE = "SELECT response_id, service_name FROM spans WHERE trace_id = ? AND span_id = ?"
+
+Key = tuple[str, str]  # (response id, service key)
+
+
+def service_key(service_name: str | None) -> str:
+    """A service as part of a key: "" for none, distinct from a service named ""."""
+    return "" if service_name is None else "=" + service_name
+
+
+class ResponseIds:
+    def __init__(self) -> None:
+        self._merged: dict[Key, str] = {}  # committed, not yet in the table
+        self._pending: dict[Key, str] = {}  # claimed by the open transaction, in claim order
+        self._claims: list[tuple[Key, str, str]] = []  # (key, trace id, span id) of the open request
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        """Read back the ids that spans stored after the last merge carry."""
+        row = conn.execute("SELECT value FROM writer_state WHERE name = ?", (MERGED_THROUGH,)).fetchone()
+        through = row[0] if row else 0
+        # Only deleting the newest spans could bring rowids back under the mark: start over then.
+        if through > (conn.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0):
+            through = 0
+        for response_id, service_name, span_id in conn.execute(_UNMERGED, (through,)):
+            self._merged.setdefault((response_id, service_key(service_name)), span_id)
+
+    def mark_duplicates(self, conn: sqlite3.Connection, rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
+        """`rows` with `duplicate_of` set on each span whose response id (in its service) an
+        earlier span carries; the others' ids are claimed for the open transaction. Returns the
+        same tuple when no row changed."""
+        keyed = [(i, (row[_RESPONSE_ID], service_key(row[_SERVICE])))
+                 for i, row in enumerate(rows) if row[_RESPONSE_ID] is not None]
+        if not keyed:
+            return rows
+        unseen = {key for _, key in keyed if key not in self._merged and key not in self._pending}
+        stored = self._stored(conn, unseen) if unseen else {}
+        changed: list[tuple] | None = None
+        for i, key in keyed:
+            span_id = rows[i][_SPAN_ID]
+            first = self._merged.get(key) or self._pending.get(key) or stored.get(key)
+            if first is None:
+                self._pending[key] = span_id
+                self._claims.append((key, rows[i][_TRACE_ID], span_id))
+            elif first != span_id:  # (the same span id: a re-sent span, which the insert skips)
+                changed = changed or list(rows)
+                changed[i] = rows[i][:_DUPLICATE_OF] + (first,) + rows[i][_DUPLICATE_OF + 1:]
+        return rows if changed is None else tuple(changed)
+
+    def begin_request(self) -> None:
+        """A request's rows are next: what `forget_request` undoes starts here."""
+        self._claims = []
+
+    def confirm(self, conn: sqlite3.Connection) -> None:
+        """After an insert that skipped rows (re-sent spans): release each claim whose span is
+        stored without that response id, so no later span is pointed at it."""
+        for key, trace_id, span_id in self._claims:
+            stored = conn.execute(_STORED_RESPONSE, (trace_id, span_id)).fetchone()
+            if stored is None or (stored[0], service_key(stored[1])) != key:
+                self._pending.pop(key, None)
+
+    def forget_request(self) -> None:
+        """The open request's rows were rolled back."""
+        for key, _, _ in self._claims:
+            self._pending.pop(key, None)
+        self._claims = []
+
+    def commit(self) -> None:
+        self._merged.update(self._pending)
+        self._pending.clear()
+        self._claims = []
+
+    def rollback(self) -> None:
+        self._pending.clear()
+        self._claims = []
+
+    @property
+    def unmerged(self) -> int:
+        return len(self._merged)
+
+    def merge(self, conn: sqlite3.Connection) -> None:
+        """Write the in-memory ids to the table, sorted, in a transaction of their own."""
+        if not self._merged:
+            return
+        through = conn.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
+        entries = sorted((response_id, service, span_id) for (response_id, service), span_id in self._merged.items())
+        payload = orjson.dumps(entries)
+        conn.execute("BEGIN")
+        try:
+            if b"\\u0000" in payload:  # SQLite's JSON functions would cut such an id short
+                conn.executemany(_MERGE_ROW, entries)
+            else:
+                conn.execute(_MERGE, (payload,))
+            conn.execute(_SET_MERGED_THROUGH, (MERGED_THROUGH, through))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._merged.clear()
+
+    def _stored(self, conn: sqlite3.Connection, keys: set[Key]) -> dict[Key, str]:
+        return {(response_id, service): span_id
+                for response_id, service, span_id in conn.execute(_LOOKUP, (orjson.dumps(sorted(keys)),))}
