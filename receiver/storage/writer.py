@@ -25,6 +25,7 @@ import orjson
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
+from receiver.storage.checkpointer import CHECKPOINT_EVERY_SPANS, Checkpointer
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
 
@@ -176,6 +177,8 @@ class DatabaseWriter:
         # writer-thread state: the shared rows the database is known to hold, to skip statements
         self._known_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}
         self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
+        self._checkpointer = Checkpointer(db_path)
+        self._spans_since_checkpoint = 0
 
     # --- called from other threads ------------------------------------------------------
 
@@ -243,6 +246,7 @@ class DatabaseWriter:
             self._startup_error = StorageFailed(f"cannot read database {self._db_path}: {exc}")
             self._ready.set()
             return
+        self._checkpointer.start()
         self._ready.set()
         wal_dirty = False
         try:
@@ -255,11 +259,15 @@ class DatabaseWriter:
                     continue
                 if not tickets:
                     return
-                self._write(db, tickets)
+                self._spans_since_checkpoint += self._write(db, tickets)
                 if self._response_ids.unmerged >= MERGE_AT:
                     self._merge_response_ids(db.conn)
+                if self._spans_since_checkpoint >= CHECKPOINT_EVERY_SPANS:
+                    self._checkpointer.request()
+                    self._spans_since_checkpoint = 0
                 wal_dirty = True
         finally:
+            self._checkpointer.close(CLOSE_TIMEOUT_S)
             self._merge_response_ids(db.conn)
             db.close()
 
@@ -283,10 +291,11 @@ class DatabaseWriter:
             self._in_flight = len(tickets)
             return tickets
 
-    def _write(self, db, tickets: list[WriteTicket]) -> None:
+    def _write(self, db, tickets: list[WriteTicket]) -> int:
         """One transaction for the batch, each request in a savepoint when there are several,
         so one failing request does not sink the others. Few statements per batch: each one
-        gives up the GIL and must win it back from the decoding threads."""
+        gives up the GIL and must win it back from the decoding threads. Returns the rows
+        written."""
         conn = db.conn
         touched: set[str] = set()  # traces with new data
         span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
@@ -344,6 +353,7 @@ class DatabaseWriter:
         if error is None and written != Written():
             self._subscribers.publish(IngestEvent(frozenset(touched), written.spans, written.logs,
                                                   written.metric_points))
+        return 0 if error else written.spans + written.logs + written.metric_points
 
     def _insert(self, conn: sqlite3.Connection, ticket: WriteTicket, new_ids: dict[str, set[int]]) -> Written:
         """Write one request's rows; return how many of each were new."""
