@@ -145,7 +145,7 @@ def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tup
         None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
         f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
         analysis.cost_usd, breakdown,
-        None,  # duplicate_of: set inside the INSERT, which can see earlier spans (schema.m004)
+        None,  # duplicate_of: set by the writer, which knows the stored spans (storage.response_ids)
         price_id,
     )
 

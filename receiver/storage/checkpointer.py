@@ -17,7 +17,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_EVERY_SPANS = 4096  # about 12 MiB of log at typical GenAI span sizes
+CHECKPOINT_EVERY_ROWS = 4096  # spans, log records, metric points: about 12 MiB of log for GenAI spans
 
 
 class Checkpointer:

@@ -25,7 +25,7 @@ import orjson
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
-from receiver.storage.checkpointer import CHECKPOINT_EVERY_SPANS, Checkpointer
+from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
 
@@ -178,7 +178,7 @@ class DatabaseWriter:
         self._known_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}
         self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
         self._checkpointer = Checkpointer(db_path)
-        self._spans_since_checkpoint = 0
+        self._rows_since_checkpoint = 0
 
     # --- called from other threads ------------------------------------------------------
 
@@ -259,12 +259,12 @@ class DatabaseWriter:
                     continue
                 if not tickets:
                     return
-                self._spans_since_checkpoint += self._write(db, tickets)
+                self._rows_since_checkpoint += self._write(db, tickets)
                 if self._response_ids.unmerged >= MERGE_AT:
                     self._merge_response_ids(db.conn)
-                if self._spans_since_checkpoint >= CHECKPOINT_EVERY_SPANS:
+                if self._rows_since_checkpoint >= CHECKPOINT_EVERY_ROWS:
                     self._checkpointer.request()
-                    self._spans_since_checkpoint = 0
+                    self._rows_since_checkpoint = 0
                 wal_dirty = True
         finally:
             self._checkpointer.close(CLOSE_TIMEOUT_S)
