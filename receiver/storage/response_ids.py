@@ -31,9 +31,10 @@ _TRACE_ID, _SPAN_ID = SPAN_COLUMNS.index("trace_id"), SPAN_COLUMNS.index("span_i
 _SERVICE, _RESPONSE_ID = SPAN_COLUMNS.index("service_name"), SPAN_COLUMNS.index("response_id")
 _DUPLICATE_OF = SPAN_COLUMNS.index("duplicate_of")
 
-_LOOKUP = ("SELECT r.response_id, r.service_key, r.span_id FROM json_each(?) AS k "
-           "JOIN response_ids AS r ON r.response_id = json_extract(k.value, '$[0]') "
-           "AND r.service_key = json_extract(k.value, '$[1]')")
+# By response id alone (a flat JSON list is cheaper to build and read than pairs); the few
+# rows of other services are dropped in Python.
+_LOOKUP = ("SELECT response_id, service_key, span_id FROM response_ids "
+           "WHERE response_id IN (SELECT value FROM json_each(?))")
 _MERGE = ("INSERT INTO response_ids (response_id, service_key, span_id) "
           "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
           "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING")
@@ -73,16 +74,17 @@ class ResponseIds:
         """`rows` with `duplicate_of` set on each span whose response id (in its service) an
         earlier span carries; the others' ids are claimed for the open transaction. Returns the
         same tuple when no row changed."""
+        merged, pending = self._merged, self._pending
         keyed = [(i, (row[_RESPONSE_ID], service_key(row[_SERVICE])))
                  for i, row in enumerate(rows) if row[_RESPONSE_ID] is not None]
         if not keyed:
             return rows
-        unseen = {key for _, key in keyed if key not in self._merged and key not in self._pending}
+        unseen = [key for _, key in keyed if key not in merged and key not in pending]
         stored = self._stored(conn, unseen) if unseen else {}
         changed: list[tuple] | None = None
         for i, key in keyed:
             span_id = rows[i][_SPAN_ID]
-            first = self._merged.get(key) or self._pending.get(key) or stored.get(key)
+            first = merged.get(key) or pending.get(key) or stored.get(key)
             if first is None:
                 self._pending[key] = span_id
                 self._claims.append((key, rows[i][_TRACE_ID], span_id))
@@ -143,6 +145,6 @@ class ResponseIds:
             raise
         self._merged.clear()
 
-    def _stored(self, conn: sqlite3.Connection, keys: set[Key]) -> dict[Key, str]:
-        return {(response_id, service): span_id
-                for response_id, service, span_id in conn.execute(_LOOKUP, (orjson.dumps(sorted(keys)),))}
+    def _stored(self, conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, str]:
+        found = conn.execute(_LOOKUP, (orjson.dumps([response_id for response_id, _ in keys]),)).fetchall()
+        return {(response_id, service): span_id for response_id, service, span_id in found}
