@@ -84,8 +84,9 @@ SELECT agg.trace_id, head.span_id, head.name, head.parent_span_id IS NULL, head.
             SELECT DISTINCT coalesce(response_model, request_model) AS model FROM spans
             WHERE trace_id = agg.trace_id AND operation IN {_MODEL_CALLS} AND duplicate_of IS NULL
               AND model IS NOT NULL ORDER BY model)),
-       (SELECT session_id FROM spans WHERE trace_id = agg.trace_id AND session_id IS NOT NULL
-        ORDER BY parent_span_id IS NOT NULL, start_time_unix_nano LIMIT 1)
+       -- the head's own, when it has one, is the root-most: look further only when it has none
+       coalesce(head.session_id, (SELECT session_id FROM spans WHERE trace_id = agg.trace_id AND session_id IS NOT NULL
+                                  ORDER BY parent_span_id IS NOT NULL, start_time_unix_nano LIMIT 1))
 FROM (SELECT trace_id, min(start_time_unix_nano) AS start_ns, max(end_time_unix_nano) AS end_ns,
              count(*) AS n, sum(status_code = 2) AS errors,
              -- usage totals count every model call once: duplicates stay out
