@@ -4,6 +4,7 @@ overridden), bad attribute values that never fail a batch, and the content switc
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 
 import pytest
@@ -12,7 +13,7 @@ from app.cli_output import trace_json
 from receiver.config import ReceiverConfig
 from receiver.service import Receiver
 from tests.conftest import post
-from tests.otlp_builders import make_request, make_span, new_trace_id
+from tests.otlp_builders import BASE_NS, make_request, make_span, new_trace_id
 
 
 def chat_span(trace_id: bytes, *, response_id: str | None = "resp-1", model: str = "gpt-4o-mini",
@@ -186,3 +187,24 @@ def test_reprice_recomputes_stored_costs_and_trace_totals(db_path, tmp_path):
     assert json.loads(done.stdout) == {"spans_priced": 1, "spans_changed": 1, "traces_updated": 1}
     traces = json.loads(run_tracepane("traces", "--db", str(db_path), "--json").stdout)
     assert traces[0]["cost_usd"] == pytest.approx(0.5)
+
+
+def test_a_trace_takes_the_session_of_its_root_most_span_whichever_arrives_first(receiver):
+    trace_id, root_id = new_trace_id(), os.urandom(8)
+    start = BASE_NS + 10**12
+
+    def child(offset, session):
+        return make_span(trace_id=trace_id, parent_span_id=root_id, name="chat", start_ns=start + offset,
+                         attributes={"session.id": session})
+
+    send(receiver, child(2000, "child-late"), child(1000, "child-early"))
+    assert summary(receiver, trace_id).session_id == "child-early"  # no root yet: the earliest span's
+    send(receiver, make_span(trace_id=trace_id, span_id=root_id, name="agent", start_ns=start,
+                             attributes={"session.id": "root"}))
+    assert summary(receiver, trace_id).session_id == "root"
+
+    other, other_root = new_trace_id(), os.urandom(8)
+    send(receiver, make_span(trace_id=other, span_id=other_root, name="agent", start_ns=start),  # none here
+         make_span(trace_id=other, parent_span_id=other_root, name="chat", start_ns=start + 5,
+                   attributes={"session.id": "from-child"}))
+    assert summary(receiver, other).session_id == "from-child"
