@@ -110,7 +110,7 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
         status_message,
         span.trace_state,
         span.flags,
-        attributes,  # JSON values: the writer encodes the whole batch at once (writer._insert_span_rows)
+        attributes,  # JSON values: the whole batch is encoded at once (writer._span_rows_json)
         events,
         [_link(link) for link in links] if links else [],
         span.dropped_attributes_count,

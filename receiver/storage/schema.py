@@ -37,8 +37,9 @@ WRITE_PRAGMAS = (
     # 64 MiB page cache (negative = KiB) keeps the trace rollup lookups in memory.
     "PRAGMA cache_size = -65536",
     # Checkpoints copy the WAL back into the database file. SQLite's default runs one inline
-    # every 4 MiB, which under load costs the writer a third of its time; the writer instead
-    # checkpoints when it is idle (see writer.IDLE_CHECKPOINT_S), and inline only past 64 MiB.
+    # every 4 MiB, which under load costs the writer a third of its time; a thread of its own
+    # does the copying instead (storage.checkpointer), and the writer's inline one past 64 MiB
+    # is only the backstop that lets the log start over.
     "PRAGMA wal_autocheckpoint = 16384",
     # ...after which the WAL file is truncated back to at most 64 MiB.
     "PRAGMA journal_size_limit = 67108864",

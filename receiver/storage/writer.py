@@ -31,7 +31,7 @@ from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
 
-IDLE_CHECKPOINT_S = 0.5  # after this long with nothing to write, fold the WAL into the database
+IDLE_CHECKPOINT_S = 0.5  # after this long with nothing to write, have the WAL folded into the database
 STARTUP_TIMEOUT_S = 30.0  # opening and migrating a large database can take a moment
 CLOSE_TIMEOUT_S = 30.0
 
@@ -255,7 +255,8 @@ class DatabaseWriter:
                 tickets = self._take_batch(IDLE_CHECKPOINT_S if wal_dirty else None)
                 if tickets is None:  # idle: a good moment for the merge and the checkpoint
                     self._merge_response_ids(db.conn)
-                    _checkpoint(db)
+                    self._checkpointer.request()
+                    self._rows_since_checkpoint = 0
                     wal_dirty = False
                     continue
                 if not tickets:
@@ -378,13 +379,6 @@ class DatabaseWriter:
 def refresh_trace_rollups(conn: sqlite3.Connection, trace_ids: list[str], now_ns: int | None = None) -> None:
     """Recompute the rollups of these traces from their stored spans (inside a transaction)."""
     conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(trace_ids), "now": now_ns or time.time_ns()})
-
-
-def _checkpoint(db) -> None:
-    try:  # PASSIVE: never waits for readers; what a reader still needs stays in the WAL
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    except sqlite3.Error:
-        log.warning("WAL checkpoint failed; will retry when next idle", exc_info=True)
 
 
 def _span_rows_json(rows: tuple[tuple, ...]) -> bytes | None:
