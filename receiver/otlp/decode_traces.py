@@ -15,12 +15,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from receiver.attributes import plain_attributes
-from receiver.genai.analyser import SpanAnalyser, SpanAnalysis
+from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.content import without_content
-from receiver.genai.pricing import NO_PRICE_MARKER
 from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.values import (
-    JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
     RequestWalk,
@@ -92,8 +90,9 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
                         tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
                               for e in events) if events else (),
                         start, status_code, status_message, scope.name)
-        analysis = analyser.analyse(view)
-        genai = _genai_values(analysis, prices)
+        genai, price = analyser.analyse(view)
+        if price is not None:
+            prices[price.price_id] = price
         if not analyser.store_content:
             attributes = without_content(attributes)
             events = [{**e, "attributes": without_content(e["attributes"])} for e in events]
@@ -124,56 +123,6 @@ def _span_row(span: Span, trace_hex: str, resource: ResourceRecord, scope: Scope
 
 
 _NO_GENAI = (None,) * (len(GENAI_FIELDS) + 1)  # GenAI columns and price_id of a span not analysed
-
-
-def _genai_values(analysis: SpanAnalysis, prices: dict[int, PriceRecord]) -> tuple:
-    """The GenAI columns and price_id. A priced span stores its cost and a reference to the
-    price; its breakdown is derived when read (tokens x rates: the same arithmetic), which
-    keeps a few hundred bytes of text per model call out of the database."""
-    f = analysis.fields
-    price = analysis.price
-    price_id = breakdown = None
-    if price is not None:
-        prices[price.price_id] = price
-        price_id = price.price_id
-    elif analysis.unpriced:
-        breakdown = NO_PRICE_MARKER
-    return (
-        f.operation, f.provider, f.request_model, f.response_model, f.input_tokens, f.output_tokens,
-        f.cache_read_tokens, f.cache_write_tokens, f.reasoning_tokens, f.temperature, f.top_p, f.seed,
-        f.max_tokens, _str_list_json(f.finish_reasons), f.response_id, f.tool_name, f.tool_call_id,
-        None if f.is_streaming is None else int(f.is_streaming), f.agent_name, f.session_id, f.user_id,
-        f.ttft_ms, f.error_type, f.display_name, _json_or_none(f.extras or None),
-        analysis.cost_usd, breakdown,
-        None,  # duplicate_of: set by the writer, which knows the stored spans (storage.response_ids)
-        price_id,
-    )
-
-
-_MAX_FINISH_LISTS = 1024
-_finish_lists: dict[tuple[str, ...], str] = {}
-
-
-def _str_list_json(items: list[str] | None) -> str | None:
-    """Finish reasons as JSON: a handful of distinct lists, each encoded once."""
-    if items is None:
-        return None
-    key = tuple(items)
-    text = _finish_lists.get(key)
-    if text is None:
-        text = _json_or_none(items)
-        if len(_finish_lists) < _MAX_FINISH_LISTS:  # free-form reasons: stop caching, never grow
-            _finish_lists[key] = text
-    return text
-
-
-def _json_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        return JSON.encode(value)
-    except (TypeError, ValueError):  # NaN or an odd type in a sender's JSON: keep it readable
-        return JSON.encode(str(value))
 
 
 def _event(event: Span.Event) -> dict[str, Any]:

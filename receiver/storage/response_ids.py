@@ -59,6 +59,7 @@ class ResponseIds:
         self._merged: dict[Key, str] = {}  # committed, not yet in the table
         self._pending: dict[Key, str] = {}  # claimed by the open transaction, in claim order
         self._claims: list[tuple[Key, str, str]] = []  # (key, trace id, span id) of the open request
+        self._stored: dict[Key, str] = {}  # the table's answers for the open transaction (`look_up`)
 
     def load(self, conn: sqlite3.Connection) -> None:
         """Read back the ids that spans stored after the last merge carry."""
@@ -70,27 +71,34 @@ class ResponseIds:
         for response_id, service_name, span_id in conn.execute(_UNMERGED, (through,)):
             self._merged.setdefault((response_id, service_key(service_name)), span_id)
 
-    def mark_duplicates(self, conn: sqlite3.Connection, rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
-        """`rows` with `duplicate_of` set on each span whose response id (in its service) an
-        earlier span carries; the others' ids are claimed for the open transaction. Returns the
-        same tuple when no row changed."""
+    def look_up(self, conn: sqlite3.Connection, row_groups: list[tuple[tuple, ...]]) -> None:
+        """Before a transaction's requests: find in the table, in one query for them all, the
+        first reports of the response ids that memory does not hold (each query gives up the
+        GIL, which the writer may then wait for, so one per transaction rather than per request)."""
         merged, pending = self._merged, self._pending
-        keyed = [(i, (row[_RESPONSE_ID], service_key(row[_SERVICE])))
-                 for i, row in enumerate(rows) if row[_RESPONSE_ID] is not None]
-        if not keyed:
-            return rows
-        unseen = [key for _, key in keyed if key not in merged and key not in pending]
-        stored = self._stored(conn, unseen) if unseen else {}
+        unseen = {key for rows in row_groups for row in rows if row[_RESPONSE_ID] is not None
+                  and (key := (row[_RESPONSE_ID], service_key(row[_SERVICE]))) not in merged and key not in pending}
+        self._stored = self._stored_first_reports(conn, unseen) if unseen else {}
+
+    def mark_duplicates(self, rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
+        """`rows` with `duplicate_of` set on each span whose response id (in its service) an
+        earlier span carries; the others' ids are claimed for the open transaction. Needs
+        `look_up` first, for these rows. Returns the same tuple when no row changed."""
+        merged, pending, stored, claims = self._merged, self._pending, self._stored, self._claims
         changed: list[tuple] | None = None
-        for i, key in keyed:
-            span_id = rows[i][_SPAN_ID]
+        for i, row in enumerate(rows):
+            response_id = row[_RESPONSE_ID]
+            if response_id is None:
+                continue
+            key = (response_id, service_key(row[_SERVICE]))
+            span_id = row[_SPAN_ID]
             first = merged.get(key) or pending.get(key) or stored.get(key)
             if first is None:
-                self._pending[key] = span_id
-                self._claims.append((key, rows[i][_TRACE_ID], span_id))
+                pending[key] = span_id
+                claims.append((key, row[_TRACE_ID], span_id))
             elif first != span_id:  # (the same span id: a re-sent span, which the insert skips)
                 changed = changed or list(rows)
-                changed[i] = rows[i][:_DUPLICATE_OF] + (first,) + rows[i][_DUPLICATE_OF + 1:]
+                changed[i] = row[:_DUPLICATE_OF] + (first,) + row[_DUPLICATE_OF + 1:]
         return rows if changed is None else tuple(changed)
 
     def begin_request(self) -> None:
@@ -115,10 +123,12 @@ class ResponseIds:
         self._merged.update(self._pending)
         self._pending.clear()
         self._claims = []
+        self._stored = {}
 
     def rollback(self) -> None:
         self._pending.clear()
         self._claims = []
+        self._stored = {}
 
     @property
     def unmerged(self) -> int:
@@ -145,6 +155,7 @@ class ResponseIds:
             raise
         self._merged.clear()
 
-    def _stored(self, conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, str]:
+    @staticmethod
+    def _stored_first_reports(conn: sqlite3.Connection, keys: set[Key]) -> dict[Key, str]:
         found = conn.execute(_LOOKUP, (orjson.dumps([response_id for response_id, _ in keys]),)).fetchall()
         return {(response_id, service): span_id for response_id, service, span_id in found}

@@ -1,10 +1,11 @@
 """`DatabaseWriter`: the only thread that writes to the database.
 
 Requests are queued as tickets; the writer thread takes as many as fit in one batch, writes
-them in one transaction (a savepoint per request, so one failing request does not sink the
-others), updates the per-trace rollups in the same transaction, commits, and only then
-releases the waiting requests and tells subscribers. The queue is bounded in spans: when
-full, `submit` raises `AtCapacity` at once and the transport answers "retry later".
+them in one transaction (should one request fail, the batch goes again with a savepoint per
+request, so that it does not sink the others), updates the per-trace rollups in the same
+transaction, commits, and only then releases the waiting requests and tells subscribers.
+The queue is bounded in spans: when full, `submit` raises `AtCapacity` at once and the
+transport answers "retry later".
 """
 
 from __future__ import annotations
@@ -294,55 +295,20 @@ class DatabaseWriter:
             return tickets
 
     def _write(self, db, tickets: list[WriteTicket]) -> int:
-        """One transaction for the batch, each request in a savepoint when there are several,
-        so one failing request does not sink the others. Few statements per batch: each one
-        gives up the GIL and must win it back from the decoding threads. Returns the rows
-        written."""
+        """One transaction for the batch; returns the rows written. Few statements per batch:
+        each one gives up the GIL and must win it back from the decoding threads. So the
+        requests go in together, and only when one fails does the batch go again with a
+        savepoint per request, so that one failing request does not sink the others."""
         conn = db.conn
-        touched: set[str] = set()  # traces with new data
-        span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
-        written = Written()
         error: Exception | None = None
-        new_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}  # known once committed
-        savepoints = len(tickets) > 1  # one request alone: its transaction is its savepoint
+        written, touched = Written(), set()
         try:
-            conn.execute("BEGIN")
             try:
-                for ticket in tickets:
-                    try:
-                        if savepoints:
-                            conn.execute("SAVEPOINT request")
-                        ticket.written = self._insert(conn, ticket, new_ids)
-                        if savepoints:
-                            conn.execute("RELEASE request")
-                    except _WRITE_ERRORS as exc:
-                        if not savepoints:
-                            raise  # the whole transaction rolls back below
-                        log.exception("writing a request of %d items failed", ticket.batch.size)
-                        ticket.error = StorageFailed(f"database write failed: {exc}")
-                        self._response_ids.forget_request()
-                        conn.execute("ROLLBACK TO request")
-                        conn.execute("RELEASE request")
-                        continue
-                    written += ticket.written
-                    if ticket.written.spans:
-                        span_traces.update(ticket.batch.trace_ids)
-                    if ticket.written.spans or ticket.written.logs:
-                        touched.update(ticket.batch.trace_ids)
-                if span_traces:
-                    refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
-                conn.execute("COMMIT")
-            except BaseException:
-                self._response_ids.rollback()
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            self._response_ids.commit()
-            for table, new in new_ids.items():
-                known = self._known_ids[table]
-                if len(known) + len(new) > MAX_KNOWN_IDS:
-                    known.clear()
-                known |= new
+                written, touched = self._transaction(conn, tickets, isolated=False)
+            except _WRITE_ERRORS:
+                if len(tickets) == 1:
+                    raise
+                written, touched = self._transaction(conn, tickets, isolated=True)
         except _WRITE_ERRORS as exc:
             log.exception("writing a batch of %d requests failed", len(tickets))
             error = StorageFailed(f"database write failed: {exc}")
@@ -357,6 +323,55 @@ class DatabaseWriter:
                                                   written.metric_points))
         return 0 if error else written.spans + written.logs + written.metric_points
 
+    def _transaction(self, conn: sqlite3.Connection, tickets: list[WriteTicket], *,
+                     isolated: bool) -> tuple[Written, set[str]]:
+        """Write and commit the tickets; return what was new and the traces it touched. With
+        `isolated`, each request is in a savepoint and a failing one is rolled back alone
+        (its ticket keeps the error); without, any failure rolls everything back and raises."""
+        touched: set[str] = set()  # traces with new data
+        span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
+        written = Written()
+        new_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}  # known once committed
+        conn.execute("BEGIN")
+        try:
+            self._response_ids.look_up(conn, [ticket.batch.span_rows for ticket in tickets])
+            for ticket in tickets:
+                ticket.error, ticket.written = None, Written()
+                if isolated:
+                    conn.execute("SAVEPOINT request")
+                    try:
+                        ticket.written = self._insert(conn, ticket, new_ids)
+                    except _WRITE_ERRORS as exc:
+                        log.exception("writing a request of %d items failed", ticket.batch.size)
+                        ticket.error = StorageFailed(f"database write failed: {exc}")
+                        self._response_ids.forget_request()
+                        conn.execute("ROLLBACK TO request")
+                        continue
+                    finally:
+                        conn.execute("RELEASE request")
+                else:
+                    ticket.written = self._insert(conn, ticket, new_ids)
+                written += ticket.written
+                if ticket.written.spans:
+                    span_traces.update(ticket.batch.trace_ids)
+                if ticket.written.spans or ticket.written.logs:
+                    touched.update(ticket.batch.trace_ids)
+            if span_traces:
+                refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
+            conn.execute("COMMIT")
+        except BaseException:
+            self._response_ids.rollback()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._response_ids.commit()
+        for table, new in new_ids.items():
+            known = self._known_ids[table]
+            if len(known) + len(new) > MAX_KNOWN_IDS:
+                known.clear()
+            known |= new
+        return written, touched
+
     def _insert(self, conn: sqlite3.Connection, ticket: WriteTicket, new_ids: dict[str, set[int]]) -> Written:
         """Write one request's rows; return how many of each were new."""
         batch = ticket.batch
@@ -367,7 +382,7 @@ class DatabaseWriter:
             if records:
                 conn.executemany(insert, records)
                 new_ids[table].update(r[0] for r in records)
-        rows = self._response_ids.mark_duplicates(conn, batch.span_rows)
+        rows = self._response_ids.mark_duplicates(batch.span_rows)
         rows_json = ticket.span_rows_json if rows is batch.span_rows else _span_rows_json(rows)
         spans = _insert_span_rows(conn, rows, rows_json)
         if spans < len(rows):  # some were stored already (re-sent)

@@ -46,3 +46,16 @@ def test_an_error_type_comes_from_the_attribute_or_the_exception_event():
     assert fields(**{"gen_ai.operation.name": "chat", "error.type": "<class 'openai.RateLimitError'>"}).error_type \
         == "RateLimitError"
     assert fields(**{"gen_ai.operation.name": "chat"}).error_type is None
+
+
+def test_inlined_readers_answer_as_the_readers_do_for_awkward_values():
+    # The generated readers inline as_str / as_int for the usual value; every other value
+    # must still get the reader's answer (None for what the column cannot hold).
+    from receiver.genai.coerce import as_int, as_str
+
+    awkward = ["gpt-4o", "  ", "", " 12 ", "12", 12, -(2**63), 2**63, -(2**63) - 1, True, False, 3.0, 3.5,
+               float("nan"), None, [1], {"a": 1}]
+    for value in awkward:
+        f = fields(**{"gen_ai.operation.name": "chat", "gen_ai.request.model": value,
+                      "gen_ai.usage.input_tokens": value})
+        assert (f.request_model, f.input_tokens) == (as_str(value), as_int(value)), value

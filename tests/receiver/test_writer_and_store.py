@@ -153,6 +153,58 @@ def test_a_row_the_database_cannot_hold_fails_its_request_and_the_writer_goes_on
     reader.close()
 
 
+def test_a_failing_request_in_a_shared_batch_sinks_only_itself(db_path):
+    # Requests that queue up while the writer is busy go in one transaction; when one of them
+    # cannot be stored, the others still are, and only its sender hears of the failure.
+    from receiver.errors import StorageFailed
+    from receiver.events import Subscribers
+    from receiver.otlp.decode_traces import decode_export_trace_request
+    from receiver.storage.writer import DatabaseWriter
+
+    def batch(trace_id, name, *, unstorable=False):
+        decoded = decode_export_trace_request(make_request(make_span(trace_id=trace_id, name=name)))
+        if not unstorable:
+            return decoded
+        row = list(decoded.span_rows[0])
+        row[-1] = 2**70  # no SQLite INTEGER holds it
+        return dataclasses.replace(decoded, span_rows=(tuple(row),))
+
+    writer_busy, release = threading.Event(), threading.Event()
+
+    def hold_the_writer(event):  # runs on the writer thread after each commit
+        writer_busy.set()
+        assert release.wait(10)
+
+    subscribers = Subscribers()
+    unsubscribe = subscribers.subscribe(hold_the_writer)
+    writer = DatabaseWriter(db_path, queue_spans=100, batch_spans=100, subscribers=subscribers)
+    writer.start()
+    traces = [new_trace_id() for _ in range(4)]
+    try:
+        first = writer.submit(batch(traces[0], "first"))
+        assert writer_busy.wait(10)  # the writer is past its commit, held in the subscriber
+        unsubscribe()
+        tickets = [writer.submit(batch(traces[1], "before")),
+                   writer.submit(batch(traces[2], "odd", unstorable=True)),
+                   writer.submit(batch(traces[3], "after"))]
+        assert writer.pending_spans == 3  # queued together behind the held writer: one batch
+        release.set()
+        assert first.wait(10).spans == 1
+        assert tickets[0].wait(10).spans == 1
+        with pytest.raises(StorageFailed, match="database write failed"):
+            tickets[1].wait(10)
+        assert tickets[2].wait(10).spans == 1
+    finally:
+        release.set()
+        writer.close()
+    reader = TraceStore(db_path)
+    assert [reader.get_trace(t.hex()).spans[0].name for t in (traces[0], traces[1], traces[3])] == [
+        "first", "before", "after"]
+    with pytest.raises(TraceNotFound):
+        reader.get_trace(traces[2].hex())
+    reader.close()
+
+
 def test_an_sqlite_too_old_for_the_writer_is_named_at_start(db_path, monkeypatch):
     from receiver.config import ReceiverConfig
     from receiver.errors import StorageFailed
