@@ -9,8 +9,14 @@ when it closes), where each page of the table is written once per merge. After a
 stop, the ids past the last merge are read back from the spans themselves: the merge records
 the highest span rowid it covered (`writer_state`).
 
+Almost every response id is new, so asking the table about each one cost the writer a query
+per transaction that nearly always found nothing. A one-hash Bloom filter of the table's keys
+(`TableKeys`, built when the writer starts) answers "certainly not there" for most of them;
+only the rest are looked up.
+
 Whatever deletes spans (retention) must delete their rows here too, or a later copy would
-point at a span that is gone. The writer thread owns an instance; nothing here is thread-safe.
+point at a span that is gone (the filter may keep their bits: that only costs a lookup).
+The writer thread owns an instance; nothing here is thread-safe.
 """
 
 from __future__ import annotations
@@ -46,12 +52,35 @@ _UNMERGED = ("SELECT response_id, service_name, span_id FROM spans "
              "WHERE rowid > ? AND response_id IS NOT NULL AND duplicate_of IS NULL ORDER BY rowid")
 _STORED_RESPONSE = "SELECT response_id, service_name FROM spans WHERE trace_id = ? AND span_id = ?"
 
-Key = tuple[str, str]  # (response id, service key)
+Key = tuple[str, str | None]  # (response id, service name): in memory, names as they are
+
+
+FILTER_BITS = 2**24  # 2 MiB; about 3 % of lookups pass it in vain with 500,000 ids stored
+
+
+class TableKeys:
+    """Which keys the `response_ids` table may hold: no false "absent", a few false "maybe"."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray(FILTER_BITS // 8)
+
+    def add(self, key: Key) -> None:
+        bit = hash(key) & (FILTER_BITS - 1)
+        self._bits[bit >> 3] |= 1 << (bit & 7)
+
+    def may_hold(self, key: Key) -> bool:
+        bit = hash(key) & (FILTER_BITS - 1)
+        return bool(self._bits[bit >> 3] & (1 << (bit & 7)))
 
 
 def service_key(service_name: str | None) -> str:
-    """A service as part of a key: "" for none, distinct from a service named ""."""
+    """A service as part of the table's key: "" for none, distinct from a service named ""."""
     return "" if service_name is None else "=" + service_name
+
+
+def service_name_of(key: str) -> str | None:
+    """`service_key` undone."""
+    return key[1:] if key else None
 
 
 class ResponseIds:
@@ -60,24 +89,28 @@ class ResponseIds:
         self._pending: dict[Key, str] = {}  # claimed by the open transaction, in claim order
         self._claims: list[tuple[Key, str, str]] = []  # (key, trace id, span id) of the open request
         self._stored: dict[Key, str] = {}  # the table's answers for the open transaction (`look_up`)
+        self._table_keys = TableKeys()
 
     def load(self, conn: sqlite3.Connection) -> None:
-        """Read back the ids that spans stored after the last merge carry."""
+        """Note the table's keys, and read back the ids that spans stored after the last merge carry."""
+        for response_id, service in conn.execute("SELECT response_id, service_key FROM response_ids"):
+            self._table_keys.add((response_id, service_name_of(service)))
         row = conn.execute("SELECT value FROM writer_state WHERE name = ?", (MERGED_THROUGH,)).fetchone()
         through = row[0] if row else 0
         # Only deleting the newest spans could bring rowids back under the mark: start over then.
         if through > (conn.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0):
             through = 0
         for response_id, service_name, span_id in conn.execute(_UNMERGED, (through,)):
-            self._merged.setdefault((response_id, service_key(service_name)), span_id)
+            self._merged.setdefault((response_id, service_name), span_id)
 
     def look_up(self, conn: sqlite3.Connection, row_groups: list[tuple[tuple, ...]]) -> None:
         """Before a transaction's requests: find in the table, in one query for them all, the
         first reports of the response ids that memory does not hold (each query gives up the
         GIL, which the writer may then wait for, so one per transaction rather than per request)."""
-        merged, pending = self._merged, self._pending
+        merged, pending, may_hold = self._merged, self._pending, self._table_keys.may_hold
         unseen = {key for rows in row_groups for row in rows if row[_RESPONSE_ID] is not None
-                  and (key := (row[_RESPONSE_ID], service_key(row[_SERVICE]))) not in merged and key not in pending}
+                  and (key := (row[_RESPONSE_ID], row[_SERVICE])) not in merged and key not in pending
+                  and may_hold(key)}
         self._stored = self._stored_first_reports(conn, unseen) if unseen else {}
 
     def mark_duplicates(self, rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
@@ -90,7 +123,7 @@ class ResponseIds:
             response_id = row[_RESPONSE_ID]
             if response_id is None:
                 continue
-            key = (response_id, service_key(row[_SERVICE]))
+            key = (response_id, row[_SERVICE])
             span_id = row[_SPAN_ID]
             first = merged.get(key) or pending.get(key) or stored.get(key)
             if first is None:
@@ -110,7 +143,7 @@ class ResponseIds:
         stored without that response id, so no later span is pointed at it."""
         for key, trace_id, span_id in self._claims:
             stored = conn.execute(_STORED_RESPONSE, (trace_id, span_id)).fetchone()
-            if stored is None or (stored[0], service_key(stored[1])) != key:
+            if stored is None or (stored[0], stored[1]) != key:
                 self._pending.pop(key, None)
 
     def forget_request(self) -> None:
@@ -139,7 +172,8 @@ class ResponseIds:
         if not self._merged:
             return
         through = conn.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
-        entries = sorted((response_id, service, span_id) for (response_id, service), span_id in self._merged.items())
+        entries = sorted((response_id, service_key(service), span_id)
+                         for (response_id, service), span_id in self._merged.items())
         payload = orjson.dumps(entries)
         conn.execute("BEGIN")
         try:
@@ -153,9 +187,11 @@ class ResponseIds:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        for key in self._merged:
+            self._table_keys.add(key)
         self._merged.clear()
 
     @staticmethod
     def _stored_first_reports(conn: sqlite3.Connection, keys: set[Key]) -> dict[Key, str]:
         found = conn.execute(_LOOKUP, (orjson.dumps([response_id for response_id, _ in keys]),)).fetchall()
-        return {(response_id, service): span_id for response_id, service, span_id in found}
+        return {(response_id, service_name_of(service)): span_id for response_id, service, span_id in found}
