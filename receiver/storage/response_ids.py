@@ -142,8 +142,8 @@ class ResponseIds:
         """After an insert that skipped rows (re-sent spans): release each claim whose span is
         stored without that response id, so no later span is pointed at it."""
         for key, trace_id, span_id in self._claims:
-            stored = conn.execute(_STORED_RESPONSE, (trace_id, span_id)).fetchone()
-            if stored is None or (stored[0], stored[1]) != key:
+            stored = conn.execute(_STORED_RESPONSE, (trace_id, span_id)).fetchone()  # (id, service) or None
+            if stored != key:
                 self._pending.pop(key, None)
 
     def forget_request(self) -> None:
