@@ -84,8 +84,9 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
     if isinstance(output, dict) and out.response_id is None:
         out.response_id = as_str(output.get("id"))
     if operation == "execute_tool":
-        out.tool_name = as_str(a.get("tool.name")) or span.name
-        out.tool_call_id = as_str(a.get("tool_call.id"))
+        # its own keys first, then the gen_ai.* ones the table read, then the span name
+        out.tool_name = as_str(a.get("tool.name")) or out.tool_name or span.name
+        out.tool_call_id = as_str(a.get("tool_call.id")) or out.tool_call_id
         if out.tool_call_id is None and isinstance(output, dict):  # LangChain's ToolMessage names its call
             data = output.get("data")
             out.tool_call_id = as_str(output.get("tool_call_id")) or (
@@ -98,7 +99,7 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
         out.input_messages = _text_message("user", a.get("input.value"))
         out.output_messages = _text_message("assistant", a.get("output.value"))
     if operation == "invoke_agent":
-        out.agent_name = as_str(a.get("agent.name")) or span.name
+        out.agent_name = as_str(a.get("agent.name")) or out.agent_name or span.name
     first_token = next((e for e in span.events if e.name == FIRST_TOKEN_EVENT), None) if span.events else None
     if first_token is not None and span.start_time_unix_nano:
         out.ttft_ms = (first_token.time_unix_nano - span.start_time_unix_nano) / 1e6

@@ -26,6 +26,20 @@ def test_openinference_native_keys_win_over_the_gen_ai_copies():
     assert (f.operation, f.response_model, f.input_tokens) == ("chat", "native", 3)
 
 
+def test_an_openinference_tool_or_agent_span_keeps_the_gen_ai_names_it_carries():
+    # OpenInference's own keys first; without them, the gen_ai.* ones; the span name last
+    tool = {"openinference.span.kind": "TOOL", "gen_ai.tool.name": "lookup_order", "gen_ai.tool.call.id": "call_1"}
+    assert (fields("execute_tool lookup_order", **tool).tool_name, fields(**tool).tool_call_id) \
+        == ("lookup_order", "call_1")
+    native = fields(**tool, **{"tool.name": "native", "tool_call.id": "call_2"})
+    assert (native.tool_name, native.tool_call_id) == ("native", "call_2")
+    assert fields("run tool", **{"openinference.span.kind": "TOOL"}).tool_name == "run tool"
+    agent = {"openinference.span.kind": "AGENT", "gen_ai.agent.name": "support-agent"}
+    assert fields("invoke_agent support-agent", **agent).agent_name == "support-agent"
+    assert fields("invoke_agent x", **agent, **{"agent.name": "native"}).agent_name == "native"
+    assert fields("planner", **{"openinference.span.kind": "AGENT"}).agent_name == "planner"
+
+
 def test_a_span_without_genai_data_has_an_empty_record():
     assert fields("GET /orders", **{"http.request.method": "GET"}) == GenAiFields()
 
