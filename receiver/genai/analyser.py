@@ -35,10 +35,8 @@ class SpanAnalyser:
             priced = None
             if f.response_model or f.request_model:
                 priced = self.price_book.stored_cost(
-                    f.provider, f.response_model, f.request_model,
-                    input_tokens=f.input_tokens, output_tokens=f.output_tokens,
-                    cache_read_tokens=f.cache_read_tokens, cache_write_tokens=f.cache_write_tokens,
-                    when_unix_nano=span.start_time_unix_nano or None)
+                    f.provider, f.response_model, f.request_model, f.input_tokens, f.output_tokens,
+                    f.cache_read_tokens, f.cache_write_tokens, span.start_time_unix_nano or None)
             if priced is None:
                 breakdown = NO_PRICE_MARKER
             else:

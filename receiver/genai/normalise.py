@@ -16,9 +16,12 @@ from receiver.genai import openinference, otel, traceloop
 from receiver.genai.coerce import (
     INT64_MAX,
     INT64_MIN,
+    as_float,
     as_int,
     as_str,
     canonical_finish_reasons,
+    canonical_operation,
+    canonical_provider,
     clean_error_type,
     operation_from_span_name,
 )
@@ -107,6 +110,9 @@ def _reader(readers: list[tuple[str, str, Any]], *, allow_empty: bool) -> Callab
         for j, (key, reader) in enumerate(candidates):
             namespace[f"r{i}_{j}"], namespace[f"k{i}_{j}"] = reader, key
             inline = INLINE_READERS.get(reader)
+            if reader in MEMOS:
+                namespace[f"m{i}_{j}"] = MEMOS[reader]
+                inline = f"m{i}_{j}[{{x}}] if {{x}}.__class__ is str else {{r}}({{x}})"
             read = [f"x = a[k{i}_{j}]",
                     f"v{i} = {inline.format(x='x', r=f'r{i}_{j}')}" if inline else f"v{i} = r{i}_{j}(x)"]
             lines += [f"    {line}" for line in read] if j == 0 else [f"    if v{i} is None:"] + [
@@ -126,7 +132,27 @@ assert GenAiFields.__slots__[-1] == "extras"  # the generated constructor call p
 INLINE_READERS = {
     as_str: "{x} if {x}.__class__ is str and {x}.strip() else {r}({x})",
     as_int: f"{{x}} if {{x}}.__class__ is int and {INT64_MIN} <= {{x}} <= {INT64_MAX} else {{r}}({{x}})",
+    as_float: "{x} if {x}.__class__ is float and {x} - {x} == 0.0 else {r}({x})",  # (inf - inf is nan)
 }
+
+
+class _Memo(dict):
+    """A vocabulary reader's answers by string: senders repeat a handful of operation and
+    provider names, so each is canonicalised once. Bounded: free-form values start it over."""
+
+    def __init__(self, reader: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.reader = reader
+
+    def __missing__(self, value: str) -> Any:
+        if len(self) >= MAX_MEMO:
+            self.clear()
+        answer = self[value] = self.reader(value)
+        return answer
+
+
+MAX_MEMO = 1024
+MEMOS = {reader: _Memo(reader) for reader in (canonical_operation, canonical_provider)}
 
 
 def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:

@@ -192,12 +192,37 @@ def default_price_file() -> Path:
     return platformdirs.user_data_path("tracepane", appauthor=False) / "price_overrides.toml"
 
 
+@dataclass(frozen=True, slots=True)
+class _CallRates:
+    """The rates a call is costed at, cache rates resolved (the input rate where none)."""
+
+    input_mtok: float
+    output_mtok: float
+    read_mtok: float
+    write_mtok: float
+    record: PriceRecord
+
+    @classmethod
+    def of(cls, price: ModelPrice, record: PriceRecord) -> _CallRates:
+        return cls(price.input_mtok, price.output_mtok,
+                   price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok,
+                   price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok, record)
+
+
+_NO_RATES = object()  # cached: no price for the call
+_BY_TIME_OF_DAY = object()  # cached: a model priced by time of day, resolved per call
+_MAX_CALL_RATES = 4096
+
+
 class PriceBook:
     """Prices model calls. Safe to share between threads; lookups are cached per instance."""
 
     def __init__(self, user_price_file: Path | None = None) -> None:
         self._user = _read_price_file(user_price_file) if user_price_file is not None else []
         self._resolve = functools.lru_cache(maxsize=4096)(self._resolve_day)
+        # (provider, response model, request model, UTC day) -> _CallRates | _NO_RATES | _BY_TIME_OF_DAY;
+        # a plain dict shared by the decoding threads: a race only computes an entry twice
+        self._call_rates: dict[tuple, _CallRates | object] = {}
 
     def lookup(self, provider: str | None, model: str | None, when_unix_nano: int | None = None) -> ModelPrice | None:
         priced = self._priced(provider, model, when_unix_nano)
@@ -217,19 +242,42 @@ class PriceBook:
                             cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
                             reasoning_tokens=reasoning_tokens)
 
-    def stored_cost(self, provider: str | None, response_model: str | None, request_model: str | None, *,
-                    input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None = None,
-                    cache_write_tokens: int | None = None, when_unix_nano: int | None = None
-                    ) -> tuple[float, PriceRecord] | None:
+    def stored_cost(self, provider: str | None, response_model: str | None, request_model: str | None,
+                    input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
+                    cache_write_tokens: int | None, when_unix_nano: int | None) -> tuple[float, PriceRecord] | None:
         """What a span stores of its cost: the total and the price row it came from (the
-        breakdown is derived when read). Runs for every model call received."""
-        priced = self._call_price(provider, response_model, request_model, input_tokens, output_tokens,
-                                  when_unix_nano)
-        if priced is None:
+        breakdown is derived when read). Runs for every model call received: one dict lookup
+        per call gives its rates (see `_CallRates`), then `_usd`'s arithmetic, inlined."""
+        if input_tokens is None and output_tokens is None:
             return None
-        price, record = priced
-        tokens = _token_parts(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
-        return sum(_usd(price, *tokens)), record
+        when = time_ns() if when_unix_nano is None else when_unix_nano
+        key = (provider, response_model, request_model, when // _NS_PER_DAY)
+        rates = self._call_rates.get(key)
+        if rates is None:
+            rates = self._call_rates_of(*key)
+        if rates is _BY_TIME_OF_DAY:
+            priced = self._call_price(provider, response_model, request_model, input_tokens, output_tokens, when)
+            rates = None if priced is None else _CallRates.of(*priced)
+        if rates is None or rates is _NO_RATES:  # (None: no price at this time of day)
+            return None
+        read, write = cache_read_tokens or 0, cache_write_tokens or 0
+        uncached = (input_tokens or 0) - read - write
+        # term by term as `_usd` and `sum` do it, so the stored total equals the breakdown's
+        return ((uncached if uncached > 0 else 0) * rates.input_mtok / 1e6 + read * rates.read_mtok / 1e6
+                + write * rates.write_mtok / 1e6 + (output_tokens or 0) * rates.output_mtok / 1e6, rates.record)
+
+    def _call_rates_of(self, provider: str | None, response_model: str | None, request_model: str | None,
+                       day: int) -> _CallRates | object:
+        days = [self._resolve(provider, model, day) for model in (response_model, request_model) if model]
+        if any(d.windows for d in days):
+            rates: _CallRates | object = _BY_TIME_OF_DAY
+        else:
+            priced = next((d.default for d in days if d.default is not None), None)
+            rates = _NO_RATES if priced is None else _CallRates.of(*priced)
+        if len(self._call_rates) >= _MAX_CALL_RATES:  # free-form model names: start over, never grow
+            self._call_rates.clear()
+        self._call_rates[provider, response_model, request_model, day] = rates
+        return rates
 
     def _call_price(self, provider: str | None, response_model: str | None, request_model: str | None,
                     input_tokens: int | None, output_tokens: int | None, when_unix_nano: int | None

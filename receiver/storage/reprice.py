@@ -41,9 +41,8 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
             prices: dict[int, PriceRecord] = {}
             for (rowid, trace_id, provider, response_model, request_model, tokens_in, tokens_out, cache_read,
                  cache_write, start, old_cost, old_breakdown, old_price_id) in rows:
-                cost = price_book.stored_cost(provider, response_model, request_model, input_tokens=tokens_in,
-                                              output_tokens=tokens_out, cache_read_tokens=cache_read,
-                                              cache_write_tokens=cache_write, when_unix_nano=start or None)
+                cost = price_book.stored_cost(provider, response_model, request_model, tokens_in, tokens_out,
+                                              cache_read, cache_write, start or None)
                 # as the ingest path stores it: a priced span refers to its price, an unpriced one says so
                 new_cost, price = cost if cost else (None, None)
                 breakdown = None if cost else NO_PRICE_MARKER

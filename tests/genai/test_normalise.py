@@ -65,11 +65,17 @@ def test_an_error_type_comes_from_the_attribute_or_the_exception_event():
 def test_inlined_readers_answer_as_the_readers_do_for_awkward_values():
     # The generated readers inline as_str / as_int for the usual value; every other value
     # must still get the reader's answer (None for what the column cannot hold).
-    from receiver.genai.coerce import as_int, as_str
+    # Operation and provider names are remembered by string: the same answer, every time.
+    from receiver.genai.coerce import as_float, as_int, as_str, canonical_operation, canonical_provider
 
-    awkward = ["gpt-4o", "  ", "", " 12 ", "12", 12, -(2**63), 2**63, -(2**63) - 1, True, False, 3.0, 3.5,
-               float("nan"), None, [1], {"a": 1}]
-    for value in awkward:
-        f = fields(**{"gen_ai.operation.name": "chat", "gen_ai.request.model": value,
-                      "gen_ai.usage.input_tokens": value})
-        assert (f.request_model, f.input_tokens) == (as_str(value), as_int(value)), value
+    awkward = ["gpt-4o", "  ", "", " 12 ", "12", 12, -(2**63), 2**63, -(2**63) - 1, True, False, 3.0, 3.5, -0.0,
+               float("nan"), float("inf"), float("-inf"), " 0.7", "1e400", None, [1], {"a": 1}, "Chat", " OpenAI ",
+               "completion", "AWS", 1.0]
+    for _ in range(2):
+        for value in awkward:
+            f = fields(**{"gen_ai.operation.name": value, "gen_ai.request.model": value,
+                          "gen_ai.usage.input_tokens": value, "gen_ai.request.temperature": value,
+                          "gen_ai.provider.name": value})
+            expected_operation = canonical_operation(value) or "other"  # (none given: from the span name)
+            assert (f.request_model, f.input_tokens, f.temperature, f.provider, f.operation) == (
+                as_str(value), as_int(value), as_float(value), canonical_provider(value), expected_operation), value

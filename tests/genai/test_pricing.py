@@ -17,7 +17,14 @@ import platformdirs
 import pytest
 
 from receiver.genai import pricing
-from receiver.genai.pricing import CostBreakdown, ModelPrice, PriceBook, PriceFileError, default_price_file
+from receiver.genai.pricing import (
+    CostBreakdown,
+    ModelPrice,
+    PriceBook,
+    PriceFileError,
+    default_price_file,
+    stored_price,
+)
 
 M = 1_000_000
 
@@ -225,6 +232,37 @@ def test_malformed_user_file_names_the_file_and_problem(tmp_path, text, problem)
         PriceBook(path)
     assert str(path) in str(raised.value)
     assert problem in str(raised.value)
+
+
+def test_the_stored_cost_is_the_breakdowns_total_for_every_kind_of_price(user_book):
+    # The ingest path stores a total computed apart from the breakdown the inspector shows:
+    # they must agree to the last bit, whatever priced the call (or that nothing did).
+    book, _ = user_book
+    calls = [
+        ("openai", "gpt-4o-mini-2024-07-18", "gpt-4o-mini", 2000, 100, 1536, None, WHEN),
+        ("openai", "my-deployment-7", "gpt-4o-mini", 1000, 0, None, None, WHEN),  # request model's price
+        ("anthropic", "claude-sonnet-4-5", None, 1201, 300, 1024, 64, WHEN),
+        ("openai", "my-finetune-2025-06", None, 1000, 100, 200, 300, WHEN),  # user file
+        ("deepseek", "deepseek-chat", None, 1000, 500, 100, None, ns(2025, 6, 1, hour=12)),  # peak hours
+        ("deepseek", "deepseek-chat", None, 1000, 500, 100, None, ns(2025, 6, 1, hour=20)),  # off peak
+        ("openai", "gpt-4o-mini", None, 10, 20, 500, None, WHEN),  # more cached than input
+        ("openai", "gpt-4o-mini", None, None, 20, None, None, WHEN),
+        ("openai", "unknown-a", "unknown-b", 10, 10, None, None, WHEN),
+        ("openai", "gpt-4o-mini", None, None, None, None, None, WHEN),
+    ]
+    for _ in range(2):  # the first call resolves the rates, the second finds them cached
+        for provider, response, request, tokens_in, tokens_out, read, write, when in calls:
+            breakdown = book.cost(provider, response, request, input_tokens=tokens_in, output_tokens=tokens_out,
+                                  cache_read_tokens=read, cache_write_tokens=write, when_unix_nano=when)
+            stored = book.stored_cost(provider, response, request, tokens_in, tokens_out, read, write, when)
+            if breakdown is None:
+                assert stored is None
+            else:
+                assert stored is not None and stored[0] == breakdown.total_usd
+                assert stored_price(stored[1]) == (breakdown.price, breakdown.price_date)
+    peak, off_peak = (book.stored_cost("deepseek", "deepseek-chat", None, M, 0, None, None, ns(2025, 6, 1, hour=h))
+                      for h in (12, 20))
+    assert (peak[0], off_peak[0]) == (pytest.approx(0.27), pytest.approx(0.135))
 
 
 def test_prices_are_looked_up_once_per_model_and_day(monkeypatch):
