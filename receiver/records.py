@@ -107,6 +107,9 @@ class WriteBatch:
     log_rows: tuple[tuple, ...] = ()
     metric_rows: tuple[tuple, ...] = ()
     trace_ids: frozenset[str] = frozenset()  # traces the spans or log records belong to
+    # (row index, (response id, service name)) of each span row with a response id: what the
+    # writer's duplicate check reads, built by the decoding thread (off the writer's path)
+    response_keys: tuple[tuple[int, tuple[str, str | None]], ...] = ()
     rejected: int = 0
     rejection_message: str = ""
 

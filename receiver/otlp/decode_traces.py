@@ -24,19 +24,21 @@ from receiver.otlp.values import (
     RequestWalk,
     stored_attributes,
 )
-from receiver.records import GENAI_FIELDS, PriceRecord, ResourceRecord, ScopeRecord, WriteBatch
+from receiver.records import GENAI_FIELDS, SPAN_COLUMNS, PriceRecord, ResourceRecord, ScopeRecord, WriteBatch
 
 __all__ = ["decode_export_trace_request"]
 
 TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(TRACE_ID_BYTES), bytes(SPAN_ID_BYTES)
+_RESPONSE_ID = SPAN_COLUMNS.index("response_id")
 
 
 def decode_export_trace_request(request: ExportTraceServiceRequest,
                                 analyser: SpanAnalyser | None = None) -> WriteBatch:
     walk = RequestWalk()
     rows: list[tuple] = []
+    response_keys: list[tuple[int, tuple[str, str | None]]] = []
     prices: dict[int, PriceRecord] = {}
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
@@ -48,10 +50,13 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
             continue
         trace_hex = trace_id.hex()
         trace_ids.add(trace_hex)
-        rows.append(_span_row(span, trace_hex, resource, scope, analyser, prices))
+        row = _span_row(span, trace_hex, resource, scope, analyser, prices)
+        if row[_RESPONSE_ID] is not None:
+            response_keys.append((len(rows), (row[_RESPONSE_ID], resource.service_name)))
+        rows.append(row)
     return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
                       prices=tuple(prices.values()), span_rows=tuple(rows),
-                      trace_ids=frozenset(trace_ids), rejected=rejected.count,
+                      trace_ids=frozenset(trace_ids), response_keys=tuple(response_keys), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
 
 

@@ -41,9 +41,11 @@ _DUPLICATE_OF = SPAN_COLUMNS.index("duplicate_of")
 # rows of other services are dropped in Python.
 _LOOKUP = ("SELECT response_id, service_key, span_id FROM response_ids "
            "WHERE response_id IN (SELECT value FROM json_each(?))")
+# From the in-memory map's items as they are, [[[response id, service name], span id], ...]:
+# SQLite makes the service keys and sorts (with the GIL released), not the writer's Python.
 _MERGE = ("INSERT INTO response_ids (response_id, service_key, span_id) "
-          "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') "
-          "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING")
+          "SELECT json_extract(value, '$[0][0]'), coalesce('=' || json_extract(value, '$[0][1]'), ''), "
+          "json_extract(value, '$[1]') FROM json_each(?) WHERE true ORDER BY 1, 2 ON CONFLICT DO NOTHING")
 _MERGE_ROW = "INSERT INTO response_ids (response_id, service_key, span_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _SET_MERGED_THROUGH = ("INSERT INTO writer_state (name, value) VALUES (?, ?) "
                        "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
@@ -53,24 +55,26 @@ _UNMERGED = ("SELECT response_id, service_name, span_id FROM spans "
 _STORED_RESPONSE = "SELECT response_id, service_name FROM spans WHERE trace_id = ? AND span_id = ?"
 
 Key = tuple[str, str | None]  # (response id, service name): in memory, names as they are
+ResponseKeys = tuple[tuple[int, Key], ...]  # (row index, key) of a batch's span rows with a response id
 
 
 FILTER_BITS = 2**24  # 2 MiB; about 3 % of lookups pass it in vain with 500,000 ids stored
+_FILTER_MASK = FILTER_BITS - 1
 
 
 class TableKeys:
     """Which keys the `response_ids` table may hold: no false "absent", a few false "maybe"."""
 
     def __init__(self) -> None:
-        self._bits = bytearray(FILTER_BITS // 8)
+        self.bits = bytearray(FILTER_BITS // 8)
 
     def add(self, key: Key) -> None:
-        bit = hash(key) & (FILTER_BITS - 1)
-        self._bits[bit >> 3] |= 1 << (bit & 7)
+        bit = hash(key) & _FILTER_MASK
+        self.bits[bit >> 3] |= 1 << (bit & 7)
 
     def may_hold(self, key: Key) -> bool:
-        bit = hash(key) & (FILTER_BITS - 1)
-        return bool(self._bits[bit >> 3] & (1 << (bit & 7)))
+        bit = hash(key) & _FILTER_MASK
+        return bool(self.bits[bit >> 3] & (1 << (bit & 7)))
 
 
 def service_key(service_name: str | None) -> str:
@@ -103,27 +107,25 @@ class ResponseIds:
         for response_id, service_name, span_id in conn.execute(_UNMERGED, (through,)):
             self._merged.setdefault((response_id, service_name), span_id)
 
-    def look_up(self, conn: sqlite3.Connection, row_groups: list[tuple[tuple, ...]]) -> None:
-        """Before a transaction's requests: find in the table, in one query for them all, the
-        first reports of the response ids that memory does not hold (each query gives up the
-        GIL, which the writer may then wait for, so one per transaction rather than per request)."""
-        merged, pending, may_hold = self._merged, self._pending, self._table_keys.may_hold
-        unseen = {key for rows in row_groups for row in rows if row[_RESPONSE_ID] is not None
-                  and (key := (row[_RESPONSE_ID], row[_SERVICE])) not in merged and key not in pending
-                  and may_hold(key)}
+    def look_up(self, conn: sqlite3.Connection, key_groups: list[ResponseKeys]) -> None:
+        """Before a transaction's requests (their `WriteBatch.response_keys`): find in the
+        table, in one query for them all, the first reports of the response ids that memory
+        does not hold (each query gives up the GIL, which the writer may then wait for, so one
+        per transaction rather than per request)."""
+        merged, pending, bits = self._merged, self._pending, self._table_keys.bits
+        unseen = {key for keys in key_groups for _, key in keys if key not in merged and key not in pending
+                  and bits[(bit := hash(key) & _FILTER_MASK) >> 3] & (1 << (bit & 7))}  # TableKeys.may_hold
         self._stored = self._stored_first_reports(conn, unseen) if unseen else {}
 
-    def mark_duplicates(self, rows: tuple[tuple, ...]) -> tuple[tuple, ...]:
+    def mark_duplicates(self, rows: tuple[tuple, ...], keys: ResponseKeys) -> tuple[tuple, ...]:
         """`rows` with `duplicate_of` set on each span whose response id (in its service) an
-        earlier span carries; the others' ids are claimed for the open transaction. Needs
-        `look_up` first, for these rows. Returns the same tuple when no row changed."""
+        earlier span carries; the others' ids are claimed for the open transaction. `keys` are
+        the rows' `WriteBatch.response_keys`, which `look_up` saw first. Returns the same tuple
+        when no row changed."""
         merged, pending, stored, claims = self._merged, self._pending, self._stored, self._claims
         changed: list[tuple] | None = None
-        for i, row in enumerate(rows):
-            response_id = row[_RESPONSE_ID]
-            if response_id is None:
-                continue
-            key = (response_id, row[_SERVICE])
+        for i, key in keys:
+            row = rows[i]
             span_id = row[_SPAN_ID]
             first = merged.get(key) or pending.get(key) or stored.get(key)
             if first is None:
@@ -172,13 +174,12 @@ class ResponseIds:
         if not self._merged:
             return
         through = conn.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
-        entries = sorted((response_id, service_key(service), span_id)
-                         for (response_id, service), span_id in self._merged.items())
-        payload = orjson.dumps(entries)
+        payload = orjson.dumps(list(self._merged.items()))
         conn.execute("BEGIN")
         try:
             if b"\\u0000" in payload:  # SQLite's JSON functions would cut such an id short
-                conn.executemany(_MERGE_ROW, entries)
+                conn.executemany(_MERGE_ROW, sorted((response_id, service_key(service), span_id)
+                                                    for (response_id, service), span_id in self._merged.items()))
             else:
                 conn.execute(_MERGE, (payload,))
             conn.execute(_SET_MERGED_THROUGH, (MERGED_THROUGH, through))

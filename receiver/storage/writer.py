@@ -334,7 +334,7 @@ class DatabaseWriter:
         new_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}  # known once committed
         conn.execute("BEGIN")
         try:
-            self._response_ids.look_up(conn, [ticket.batch.span_rows for ticket in tickets])
+            self._response_ids.look_up(conn, [ticket.batch.response_keys for ticket in tickets])
             for ticket in tickets:
                 ticket.error, ticket.written = None, Written()
                 if isolated:
@@ -382,7 +382,7 @@ class DatabaseWriter:
             if records:
                 conn.executemany(insert, records)
                 new_ids[table].update(r[0] for r in records)
-        rows = self._response_ids.mark_duplicates(batch.span_rows)
+        rows = self._response_ids.mark_duplicates(batch.span_rows, batch.response_keys)
         rows_json = ticket.span_rows_json if rows is batch.span_rows else _span_rows_json(rows)
         spans = _insert_span_rows(conn, rows, rows_json)
         if spans < len(rows):  # some were stored already (re-sent)

@@ -12,14 +12,14 @@ from sqlite_utils import Database
 
 from receiver.config import ReceiverConfig
 from receiver.errors import StorageFailed
+from receiver.genai.analyser import SpanAnalyser
 from receiver.otlp.decode_traces import decode_export_trace_request
-from receiver.records import SPAN_COLUMNS
 from receiver.service import Receiver
 from receiver.storage.response_ids import MERGED_THROUGH
 from receiver.storage.schema import MIGRATIONS, open_write_db
 from receiver.storage.writer import DatabaseWriter
 from tests.genai.test_genai_ingest import chat_span, send, shown
-from tests.otlp_builders import make_request, make_span, new_trace_id
+from tests.otlp_builders import make_request, new_trace_id
 
 
 def running(db_path):
@@ -67,12 +67,10 @@ def test_two_reports_in_one_request_and_a_resent_span(receiver):
 
 
 def test_a_rolled_back_request_claims_no_response_id(db_path):
-    response_column = SPAN_COLUMNS.index("response_id")
-
     def batch(trace_id, *, unstorable=False):
-        decoded = decode_export_trace_request(make_request(make_span(trace_id=trace_id, name="chat")))
+        decoded = decode_export_trace_request(make_request(chat_span(trace_id, response_id="resp-rolled-back")),
+                                              SpanAnalyser())
         row = list(decoded.span_rows[0])
-        row[response_column] = "resp-rolled-back"
         if unstorable:
             row[-1] = 2**70  # no SQLite INTEGER holds it: the request fails and rolls back
         return dataclasses.replace(decoded, span_rows=(tuple(row),))
@@ -114,3 +112,41 @@ def test_an_older_database_keeps_its_marks_and_its_first_reports(db_path):
     with running(db_path) as receiver:
         send(receiver, chat_span(copy, response_id="resp-old"))
         assert duplicate_of(receiver, copy) == "1" * 16
+
+
+def test_merged_response_ids_keep_services_apart_and_are_found_after_a_restart(db_path):
+    # No service, a service named "", and a named one: three different first reports, through
+    # the in-memory map, the merge into the table, and a fresh writer's lookup.
+    from receiver.records import SPAN_COLUMNS
+    from receiver.storage.response_ids import ResponseIds
+
+    def rows(prefix: str) -> tuple[tuple, ...]:
+        made = []
+        for i, service in enumerate((None, "", "svc")):
+            row = dict.fromkeys(SPAN_COLUMNS)
+            row.update(trace_id="ab" * 16, span_id=f"{prefix}{i:015x}", service_name=service, response_id="resp-x")
+            made.append(tuple(row.values()))
+        return tuple(made)
+
+    def keys(batch: tuple[tuple, ...]):
+        service, response = SPAN_COLUMNS.index("service_name"), SPAN_COLUMNS.index("response_id")
+        return tuple((i, (row[response], row[service])) for i, row in enumerate(batch))
+
+    duplicate = SPAN_COLUMNS.index("duplicate_of")
+    db = open_write_db(db_path)
+    first = rows("a")
+    ids = ResponseIds()
+    ids.load(db.conn)
+    ids.look_up(db.conn, [keys(first)])
+    assert ids.mark_duplicates(first, keys(first)) is first  # three services: no duplicate
+    ids.commit()
+    ids.merge(db.conn)
+    assert sorted(db.conn.execute("SELECT service_key, span_id FROM response_ids")) == [
+        ("", "a" + "0" * 15), ("=", "a" + "0" * 14 + "1"), ("=svc", "a" + "0" * 14 + "2")]
+    again = ResponseIds()
+    again.load(db.conn)
+    copies = rows("b")
+    again.look_up(db.conn, [keys(copies)])
+    marked = again.mark_duplicates(copies, keys(copies))
+    assert [row[duplicate] for row in marked] == [row[SPAN_COLUMNS.index("span_id")] for row in first]
+    db.conn.close()
