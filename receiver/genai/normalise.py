@@ -161,7 +161,8 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     and readers derive them from the stored attributes when a span is opened."""
     attributes = span.attributes
     is_openinference = openinference.MARKER in attributes
-    plan = _plan(tuple(attributes), is_openinference, content)
+    keys = tuple(attributes)
+    plan = _plans.get((keys, is_openinference, content)) or _plan(keys, is_openinference, content)
     fields = plan.read(attributes)
     if fields is None:
         return GenAiFields()
@@ -178,10 +179,11 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
             fields.finish_reasons = output_finish_reasons(output)
     if fields.operation is None:
         fields.operation = operation_from_span_name(span.name) or "other"
-    _tokens(fields)
+    if fields.cache_read_tokens or fields.cache_write_tokens:
+        _tokens(fields)
     if fields.finish_reasons is not None or fields.output_messages:
         _finish_reasons(fields)
-    if not content:
+    if not content and fields.output_messages is not None:
         fields.output_messages = None
     if span.events or fields.ttft_ms is not None:
         _timing(span, fields)

@@ -27,6 +27,8 @@ SPAN_KINDS = {"LLM": "chat", "EMBEDDING": "embeddings", "RETRIEVER": "retrieval"
 FIRST_TOKEN_EVENT = "First Token Stream Event"
 JSON_MIME = "application/json"
 MARKER = "openinference.span.kind"
+MAX_KINDS = 256
+_KINDS: dict[str, str] = {}  # marker value -> upper case: a handful, read on every span
 
 
 def _single_reason(value: Any) -> list[str] | None:
@@ -60,7 +62,12 @@ def is_openinference(span: SpanView) -> bool:
 def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
     """Fill what OpenInference says beyond single keys; `out` already holds the table values."""
     a = span.attributes
-    kind = str(a.get(MARKER, "")).upper()
+    marker = a.get(MARKER, "")
+    kind = _KINDS.get(marker) if marker.__class__ is str else None
+    if kind is None:
+        kind = str(marker).upper()
+        if marker.__class__ is str and len(_KINDS) < MAX_KINDS:
+            _KINDS[marker] = kind
     operation = SPAN_KINDS.get(kind, "other")
     if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
         operation = "text_completion"
@@ -85,8 +92,8 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
         out.response_id = as_str(output.get("id"))
     if operation == "execute_tool":
         # its own keys first, then the gen_ai.* ones the table read, then the span name
-        out.tool_name = as_str(a.get("tool.name")) or out.tool_name or span.name
-        out.tool_call_id = as_str(a.get("tool_call.id")) or out.tool_call_id
+        out.tool_name = ("tool.name" in a and as_str(a["tool.name"])) or out.tool_name or span.name
+        out.tool_call_id = ("tool_call.id" in a and as_str(a["tool_call.id"])) or out.tool_call_id
         if out.tool_call_id is None and isinstance(output, dict):  # LangChain's ToolMessage names its call
             data = output.get("data")
             out.tool_call_id = as_str(output.get("tool_call_id")) or (
@@ -99,7 +106,7 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
         out.input_messages = _text_message("user", a.get("input.value"))
         out.output_messages = _text_message("assistant", a.get("output.value"))
     if operation == "invoke_agent":
-        out.agent_name = as_str(a.get("agent.name")) or out.agent_name or span.name
+        out.agent_name = ("agent.name" in a and as_str(a["agent.name"])) or out.agent_name or span.name
     first_token = next((e for e in span.events if e.name == FIRST_TOKEN_EVENT), None) if span.events else None
     if first_token is not None and span.start_time_unix_nano:
         out.ttft_ms = (first_token.time_unix_nano - span.start_time_unix_nano) / 1e6
