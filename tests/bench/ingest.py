@@ -3,7 +3,7 @@
 Run by hand (not a pytest test):
 
     .venv/bin/python tests/bench/ingest.py [--spans 50000] [--batch 512] [--concurrency 2] [--seed 1]
-                                           [--genai-pairs 5]
+                                           [--genai-pairs 7]
 
 It generates agent-shaped GenAI traces deterministically, serializes them up front into OTLP
 `ExportTraceServiceRequest` bodies of `--batch` spans, starts `tracepane serve` on loopback
@@ -416,8 +416,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=512, help="spans per export request (default 512)")
     parser.add_argument("--concurrency", type=int, default=2, help="sending threads (default 2)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the span generator (default 1)")
-    parser.add_argument("--genai-pairs", type=int, default=5,
-                        help="runs with and without the GenAI analysis, back to back (default 5)")
+    parser.add_argument("--genai-pairs", type=int, default=7,
+                        help="runs with and without the GenAI analysis, back to back (default 7)")
     args = parser.parse_args()
     if min(args.spans, args.batch, args.concurrency, args.genai_pairs) < 1:
         parser.error("--spans, --batch, --concurrency and --genai-pairs must be at least 1")
