@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from receiver.genai.coerce import Memo
 from receiver.genai.normalise import normalise
 from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook
 from receiver.genai.span_view import SpanView
@@ -53,21 +54,9 @@ class SpanAnalyser:
         ), price
 
 
-_MAX_FINISH_LISTS = 1024
-_finish_lists: dict[tuple[str, ...], str] = {}
-
-
 def _str_list_json(items: list[str] | None) -> str | None:
     """Finish reasons as JSON: a handful of distinct lists, each encoded once."""
-    if items is None:
-        return None
-    key = tuple(items)
-    text = _finish_lists.get(key)
-    if text is None:
-        text = _json_or_none(items)
-        if len(_finish_lists) < _MAX_FINISH_LISTS:  # free-form reasons: stop caching, never grow
-            _finish_lists[key] = text
-    return text
+    return None if items is None else _FINISH_LISTS_JSON[tuple(items)]
 
 
 def _json_or_none(value: Any) -> str | None:
@@ -77,3 +66,6 @@ def _json_or_none(value: Any) -> str | None:
         return JSON.encode(value)
     except (TypeError, ValueError):  # NaN or an odd type in a sender's JSON: keep it readable
         return JSON.encode(str(value))
+
+
+_FINISH_LISTS_JSON = Memo(_json_or_none)  # tuple of reasons -> its JSON array

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -110,6 +111,22 @@ def json_or_text(value: Any) -> Any:
             if parsed is not None:
                 return parsed
     return value
+
+
+class Memo(dict):
+    """A pure reader's answers by (hashable) value, for the few values senders repeat on every
+    span (operation and provider names, span kinds, finish-reason lists): each is worked out
+    once. Bounded: free-form values start it over rather than grow it."""
+
+    def __init__(self, reader: Callable[[Any], Any], limit: int = 1024) -> None:
+        super().__init__()
+        self.reader, self.limit = reader, limit
+
+    def __missing__(self, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        answer = self[value] = self.reader(value)
+        return answer
 
 
 # --- vocabularies ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from receiver.genai import openinference, otel, traceloop
 from receiver.genai.coerce import (
     INT64_MAX,
     INT64_MIN,
+    Memo,
     as_float,
     as_int,
     as_str,
@@ -135,24 +136,8 @@ INLINE_READERS = {
     as_float: "{x} if {x}.__class__ is float and {x} - {x} == 0.0 else {r}({x})",  # (inf - inf is nan)
 }
 
-
-class _Memo(dict):
-    """A vocabulary reader's answers by string: senders repeat a handful of operation and
-    provider names, so each is canonicalised once. Bounded: free-form values start it over."""
-
-    def __init__(self, reader: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.reader = reader
-
-    def __missing__(self, value: str) -> Any:
-        if len(self) >= MAX_MEMO:
-            self.clear()
-        answer = self[value] = self.reader(value)
-        return answer
-
-
-MAX_MEMO = 1024
-MEMOS = {reader: _Memo(reader) for reader in (canonical_operation, canonical_provider)}
+# readers of a vocabulary, remembered by string value (the generated code reads the memo inline)
+MEMOS = {reader: Memo(reader) for reader in (canonical_operation, canonical_provider)}
 
 
 def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
@@ -183,7 +168,7 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
         _tokens(fields)
     if fields.finish_reasons is not None or fields.output_messages:
         _finish_reasons(fields)
-    if not content and fields.output_messages is not None:
+    if not content:
         fields.output_messages = None
     if span.events or fields.ttft_ms is not None:
         _timing(span, fields)

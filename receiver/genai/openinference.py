@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from receiver.genai.coerce import (
+    Memo,
     as_bool,
     as_float,
     as_int,
@@ -27,8 +28,7 @@ SPAN_KINDS = {"LLM": "chat", "EMBEDDING": "embeddings", "RETRIEVER": "retrieval"
 FIRST_TOKEN_EVENT = "First Token Stream Event"
 JSON_MIME = "application/json"
 MARKER = "openinference.span.kind"
-MAX_KINDS = 256
-_KINDS: dict[str, str] = {}  # marker value -> upper case: a handful, read on every span
+_KINDS = Memo(str.upper)  # marker value -> upper case: a handful, read on every span
 
 
 def _single_reason(value: Any) -> list[str] | None:
@@ -63,11 +63,7 @@ def finish(span: SpanView, out: GenAiFields, *, content: bool = True) -> None:
     """Fill what OpenInference says beyond single keys; `out` already holds the table values."""
     a = span.attributes
     marker = a.get(MARKER, "")
-    kind = _KINDS.get(marker) if marker.__class__ is str else None
-    if kind is None:
-        kind = str(marker).upper()
-        if marker.__class__ is str and len(_KINDS) < MAX_KINDS:
-            _KINDS[marker] = kind
+    kind = _KINDS[marker] if marker.__class__ is str else str(marker).upper()
     operation = SPAN_KINDS.get(kind, "other")
     if operation == "chat" and "llm.prompts" in a and "llm.input_messages.0.message.role" not in a:
         operation = "text_completion"

@@ -126,7 +126,7 @@ def price_tokens(price: ModelPrice, price_date: str | None, *, input_tokens: int
     """The breakdown of one call's cost, as shown when a stored span is read (spans keep their
     tokens and a reference to the price, not the breakdown's text)."""
     tokens = _token_parts(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
-    usd = _usd(price, *tokens)
+    usd = _usd(_Rates.of(price), *tokens)
     return CostBreakdown(*tokens, reasoning_tokens or 0, *usd, sum(usd), price, price_date)
 
 
@@ -138,12 +138,26 @@ def _token_parts(input_tokens: int | None, output_tokens: int | None, cache_read
     return uncached, read, write, output_tokens or 0
 
 
-def _usd(price: ModelPrice, uncached: int, read: int, write: int, out: int) -> tuple[float, float, float, float]:
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """A price's rates per part of `_token_parts` (USD per million tokens)."""
+
+    input_mtok: float
+    output_mtok: float
+    read_mtok: float
+    write_mtok: float
+
+    @classmethod
+    def of(cls, price: ModelPrice) -> _Rates:  # a missing cache rate is the input rate
+        return cls(price.input_mtok, price.output_mtok,
+                   price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok,
+                   price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok)
+
+
+def _usd(rates: _Rates, uncached: int, read: int, write: int, out: int) -> tuple[float, float, float, float]:
     """USD for each part of `_token_parts`: the one arithmetic of cost."""
-    read_rate = price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok
-    write_rate = price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok
-    return (uncached * price.input_mtok / 1e6, read * read_rate / 1e6, write * write_rate / 1e6,
-            out * price.output_mtok / 1e6)
+    return (uncached * rates.input_mtok / 1e6, read * rates.read_mtok / 1e6, write * rates.write_mtok / 1e6,
+            out * rates.output_mtok / 1e6)
 
 
 def _price_row(price: ModelPrice, price_date: str | None) -> PriceRecord:
@@ -192,23 +206,7 @@ def default_price_file() -> Path:
     return platformdirs.user_data_path("tracepane", appauthor=False) / "price_overrides.toml"
 
 
-@dataclass(frozen=True, slots=True)
-class _CallRates:
-    """The rates a call is costed at, cache rates resolved (the input rate where none)."""
-
-    input_mtok: float
-    output_mtok: float
-    read_mtok: float
-    write_mtok: float
-    record: PriceRecord
-
-    @classmethod
-    def of(cls, price: ModelPrice, record: PriceRecord) -> _CallRates:
-        return cls(price.input_mtok, price.output_mtok,
-                   price.input_mtok if price.cache_read_mtok is None else price.cache_read_mtok,
-                   price.input_mtok if price.cache_write_mtok is None else price.cache_write_mtok, record)
-
-
+_CallRates = tuple[_Rates, PriceRecord]  # what a call is costed at, and the stored row of that price
 _NO_RATES = object()  # cached: no price for the call
 _BY_TIME_OF_DAY = object()  # cached: a model priced by time of day, resolved per call
 _MAX_CALL_RATES = 4096
@@ -247,37 +245,38 @@ class PriceBook:
                     cache_write_tokens: int | None, when_unix_nano: int | None) -> tuple[float, PriceRecord] | None:
         """What a span stores of its cost: the total and the price row it came from (the
         breakdown is derived when read). Runs for every model call received: one dict lookup
-        per call gives its rates (see `_CallRates`), then `_usd`'s arithmetic, inlined."""
+        per call gives its rates, then `_usd`'s arithmetic, inlined."""
         if input_tokens is None and output_tokens is None:
             return None
         when = time_ns() if when_unix_nano is None else when_unix_nano
         key = (provider, response_model, request_model, when // _NS_PER_DAY)
-        rates = self._call_rates.get(key)
-        if rates is None:
-            rates = self._call_rates_of(*key)
-        if rates is _BY_TIME_OF_DAY:
+        call_rates = self._call_rates.get(key)
+        if call_rates is None:
+            call_rates = self._call_rates_of(*key)
+        if call_rates is _BY_TIME_OF_DAY:
             priced = self._call_price(provider, response_model, request_model, input_tokens, output_tokens, when)
-            rates = None if priced is None else _CallRates.of(*priced)
-        if rates is None or rates is _NO_RATES:  # (None: no price at this time of day)
+            call_rates = None if priced is None else (_Rates.of(priced[0]), priced[1])
+        if call_rates is None or call_rates is _NO_RATES:  # (None: no price at this time of day)
             return None
+        rates, record = call_rates
         read, write = cache_read_tokens or 0, cache_write_tokens or 0
         uncached = (input_tokens or 0) - read - write
         # term by term as `_usd` and `sum` do it, so the stored total equals the breakdown's
         return ((uncached if uncached > 0 else 0) * rates.input_mtok / 1e6 + read * rates.read_mtok / 1e6
-                + write * rates.write_mtok / 1e6 + (output_tokens or 0) * rates.output_mtok / 1e6, rates.record)
+                + write * rates.write_mtok / 1e6 + (output_tokens or 0) * rates.output_mtok / 1e6, record)
 
     def _call_rates_of(self, provider: str | None, response_model: str | None, request_model: str | None,
                        day: int) -> _CallRates | object:
         days = [self._resolve(provider, model, day) for model in (response_model, request_model) if model]
         if any(d.windows for d in days):
-            rates: _CallRates | object = _BY_TIME_OF_DAY
+            call_rates: _CallRates | object = _BY_TIME_OF_DAY
         else:
             priced = next((d.default for d in days if d.default is not None), None)
-            rates = _NO_RATES if priced is None else _CallRates.of(*priced)
+            call_rates = _NO_RATES if priced is None else (_Rates.of(priced[0]), priced[1])
         if len(self._call_rates) >= _MAX_CALL_RATES:  # free-form model names: start over, never grow
             self._call_rates.clear()
-        self._call_rates[provider, response_model, request_model, day] = rates
-        return rates
+        self._call_rates[provider, response_model, request_model, day] = call_rates
+        return call_rates
 
     def _call_price(self, provider: str | None, response_model: str | None, request_model: str | None,
                     input_tokens: int | None, output_tokens: int | None, when_unix_nano: int | None

@@ -59,22 +59,21 @@ ResponseKeys = tuple[tuple[int, Key], ...]  # (row index, key) of a batch's span
 
 
 FILTER_BITS = 2**24  # 2 MiB; about 3 % of lookups pass it in vain with 500,000 ids stored
-_FILTER_MASK = FILTER_BITS - 1
 
 
 class TableKeys:
     """Which keys the `response_ids` table may hold: no false "absent", a few false "maybe"."""
 
     def __init__(self) -> None:
-        self.bits = bytearray(FILTER_BITS // 8)
+        self._bits = bytearray(FILTER_BITS // 8)
 
     def add(self, key: Key) -> None:
-        bit = hash(key) & _FILTER_MASK
-        self.bits[bit >> 3] |= 1 << (bit & 7)
+        bit = hash(key) & (FILTER_BITS - 1)
+        self._bits[bit >> 3] |= 1 << (bit & 7)
 
     def may_hold(self, key: Key) -> bool:
-        bit = hash(key) & _FILTER_MASK
-        return bool(self.bits[bit >> 3] & (1 << (bit & 7)))
+        bit = hash(key) & (FILTER_BITS - 1)
+        return bool(self._bits[bit >> 3] & (1 << (bit & 7)))
 
 
 def service_key(service_name: str | None) -> str:
@@ -112,9 +111,9 @@ class ResponseIds:
         table, in one query for them all, the first reports of the response ids that memory
         does not hold (each query gives up the GIL, which the writer may then wait for, so one
         per transaction rather than per request)."""
-        merged, pending, bits = self._merged, self._pending, self._table_keys.bits
-        unseen = {key for keys in key_groups for _, key in keys if key not in merged and key not in pending
-                  and bits[(bit := hash(key) & _FILTER_MASK) >> 3] & (1 << (bit & 7))}  # TableKeys.may_hold
+        merged, pending, may_hold = self._merged, self._pending, self._table_keys.may_hold
+        unseen = {key for keys in key_groups for _, key in keys
+                  if key not in merged and key not in pending and may_hold(key)}
         self._stored = self._stored_first_reports(conn, unseen) if unseen else {}
 
     def mark_duplicates(self, rows: tuple[tuple, ...], keys: ResponseKeys) -> tuple[tuple, ...]:
