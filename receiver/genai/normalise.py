@@ -144,6 +144,7 @@ INLINE_READERS = {
 
 # readers of a vocabulary, remembered by string value (the generated code reads the memo inline)
 MEMOS = {reader: Memo(reader) for reader in (canonical_operation, canonical_provider)}
+_blank = _reader([], allow_empty=True)  # the empty record, built the fast way
 
 
 def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
@@ -155,7 +156,7 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
     plan = _plans[content].get(keys) or _plan(keys, content)
     fields = plan.read(attributes)
     if fields is None:
-        return GenAiFields()
+        return _blank(attributes)
     # some instrumentations put the finish reason only inside the output messages
     reasons_from_output = not content and plan.output_messages and fields.finish_reasons is None
     otel.finish(span, fields, content=content)
