@@ -221,6 +221,7 @@ class PriceBook:
         # (provider, response model, request model, UTC day) -> _CallRates | _NO_RATES | _BY_TIME_OF_DAY;
         # a plain dict shared by the decoding threads: a race only computes an entry twice
         self._call_rates: dict[tuple, _CallRates | object] = {}
+        _snapshot()  # load the bundled price data now (~20 ms), not in the first request that has tokens
 
     def lookup(self, provider: str | None, model: str | None, when_unix_nano: int | None = None) -> ModelPrice | None:
         priced = self._priced(provider, model, when_unix_nano)

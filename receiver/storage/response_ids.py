@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterable
 
 import orjson
 
@@ -67,9 +68,12 @@ class TableKeys:
     def __init__(self) -> None:
         self._bits = bytearray(FILTER_BITS // 8)
 
-    def add(self, key: Key) -> None:
-        bit = hash(key) & (FILTER_BITS - 1)
-        self._bits[bit >> 3] |= 1 << (bit & 7)
+    def add_all(self, keys: Iterable[Key]) -> None:
+        """Note each key (a merge's thousands, so no call per key)."""
+        bits = self._bits
+        for key in keys:
+            bit = hash(key) & (FILTER_BITS - 1)
+            bits[bit >> 3] |= 1 << (bit & 7)
 
     def may_hold(self, key: Key) -> bool:
         bit = hash(key) & (FILTER_BITS - 1)
@@ -96,8 +100,8 @@ class ResponseIds:
 
     def load(self, conn: sqlite3.Connection) -> None:
         """Note the table's keys, and read back the ids that spans stored after the last merge carry."""
-        for response_id, service in conn.execute("SELECT response_id, service_key FROM response_ids"):
-            self._table_keys.add((response_id, service_name_of(service)))
+        self._table_keys.add_all((response_id, service_name_of(service)) for response_id, service
+                                 in conn.execute("SELECT response_id, service_key FROM response_ids"))
         row = conn.execute("SELECT value FROM writer_state WHERE name = ?", (MERGED_THROUGH,)).fetchone()
         through = row[0] if row else 0
         # Only deleting the newest spans could bring rowids back under the mark: start over then.
@@ -187,8 +191,7 @@ class ResponseIds:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        for key in self._merged:
-            self._table_keys.add(key)
+        self._table_keys.add_all(self._merged)
         self._merged.clear()
 
     @staticmethod

@@ -10,7 +10,6 @@ transport answers "retry later".
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -393,7 +392,7 @@ class DatabaseWriter:
 
 def refresh_trace_rollups(conn: sqlite3.Connection, trace_ids: list[str], now_ns: int | None = None) -> None:
     """Recompute the rollups of these traces from their stored spans (inside a transaction)."""
-    conn.execute(_UPSERT_TRACES, {"trace_ids": json.dumps(trace_ids), "now": now_ns or time.time_ns()})
+    conn.execute(_UPSERT_TRACES, {"trace_ids": orjson.dumps(trace_ids), "now": now_ns or time.time_ns()})
 
 
 def _span_rows_json(rows: tuple[tuple, ...]) -> bytes | None:
