@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")
     add("reprice", cmd_reprice, "recompute stored costs after prices change (bundled data or your price file)")
+    add("demo", cmd_demo, "send demo agent traces to a running receiver over OTLP/gRPC (--host, --grpc-port)")
     return parser
 
 
@@ -220,6 +221,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
         _print_json(stats_json(stats, str(db_path)))
     else:
         print(stats_text(stats, str(db_path)))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import DemoFailed, send_demo
+
+    config = _config(args)
+    try:
+        sent = send_demo(config.host, config.grpc_port)
+    except DemoFailed as exc:
+        raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"traces": sent.traces, "spans": sent.spans, "endpoint": sent.endpoint})
+    else:
+        print(f"sent {sent.traces} demo traces ({sent.spans} spans) to {sent.endpoint}")
     return EXIT_OK
 
 
