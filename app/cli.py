@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, default=50, help="how many traces (default 50)")
     p.add_argument("--service", help="only traces whose root service is this")
     p.add_argument("--errors", action="store_true", help="only traces with an error span")
+    p.add_argument("--model", help="only traces that called this model")
+    p.add_argument("--text", help="only traces with this text (any case) in a span name, an attribute value, "
+                                  "a message, a span event or a log record")
     p = add("show", cmd_show, "one trace's spans (and log records)")
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")
@@ -162,7 +165,8 @@ def cmd_traces(args: argparse.Namespace) -> int:
 
     store = TraceStore(_db_path(args))
     try:
-        page = store.list_traces(TraceFilter(service_name=args.service, errors_only=args.errors),
+        page = store.list_traces(TraceFilter(service_name=args.service, errors_only=args.errors,
+                                             model=args.model, text=args.text),
                                  limit=args.limit)
         traces = page.traces
     except DatabaseMissing:

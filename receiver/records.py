@@ -301,6 +301,10 @@ class TraceFilter:
     name_contains: str | None = None
     start_after_unix_nano: int | None = None
     start_before_unix_nano: int | None = None
+    model: str | None = None  # among the trace's models (response model, else request model)
+    # free text, case-insensitive (ASCII): span names and status messages, string attribute
+    # values (prompts and completions travel in them), span events, the trace's log records
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

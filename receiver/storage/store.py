@@ -233,7 +233,25 @@ def _trace_where(filters: TraceFilter) -> tuple[list[str], list[Any]]:
     if filters.start_before_unix_nano is not None:
         where.append("start_time_unix_nano < ?")
         params.append(filters.start_before_unix_nano)
+    if filters.model:
+        where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = ?)")
+        params.append(filters.model)
+    if filters.text:
+        where.append(_TEXT_MATCH)
+        params.extend([filters.text] * _TEXT_MATCH.count("?"))
     return where, params
+
+
+# A scan (full-text indexing is a later step): span names and status messages, then string
+# leaves only, so attribute keys and JSON punctuation do not match; message text is found
+# inside the JSON strings that carry it.
+_HAS_TEXT = "EXISTS (SELECT 1 FROM json_tree({}) WHERE type = 'text' AND instr(lower(value), lower(?)) > 0)"
+_TEXT_MATCH = (
+    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND (instr(lower(s.name), lower(?)) > 0"
+    " OR instr(lower(s.status_message), lower(?)) > 0"
+    f" OR {_HAS_TEXT.format('s.attributes')} OR {_HAS_TEXT.format('s.events')}))"
+    " OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id"
+    f" AND ({_HAS_TEXT.format('l.body')} OR {_HAS_TEXT.format('l.attributes')})))")
 
 
 def _trace_summary(row: tuple) -> TraceSummary:

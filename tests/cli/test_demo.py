@@ -3,6 +3,7 @@ span the app draws; without a receiver it fails in one line."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 from app.cli import main
@@ -52,6 +53,24 @@ def test_demo_sends_a_conversation_with_every_kind_of_span(receiver, store, caps
             expected = (span.genai["input_tokens"] * input_rate + span.genai["output_tokens"] * output_rate) / 1e6
             assert abs(span.genai["cost_usd"] - expected) < 1e-12
     assert all(t.cost_usd and t.cost_usd > 0 for t in traces)
+
+
+def test_traces_command_filters_the_demo_by_model_and_text(receiver, db_path, capsys):
+    assert main(["demo", "--grpc-port", str(receiver.addresses.grpc_port)]) == 0
+    capsys.readouterr()
+
+    def listed(*options: str) -> list[dict]:
+        assert main(["traces", "--db", str(db_path), "--json", *options]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    everything = listed()
+    assert len(everything) == 3
+    first_turn = everything[2]  # newest first
+    assert [t["trace_id"] for t in listed("--model", "claude-3-5-sonnet-20241022")] == [first_turn["trace_id"]]
+    assert [t["trace_id"] for t in listed("--text", "A1042")] == [first_turn["trace_id"]]  # prompt and tool text
+    (rate_limited,) = listed("--text", "RATE LIMIT REACHED")  # the failed call's status message
+    assert rate_limited["trace_id"] == everything[1]["trace_id"]
+    assert listed("--text", "A1042", "--errors") == []
 
 
 def test_demo_without_a_receiver_says_so_in_one_line(capsys):
