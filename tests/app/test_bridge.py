@@ -1,0 +1,50 @@
+"""The ingest bridge: commits made by the real receiver's writer thread reach the GUI thread
+as coalesced `changed` signals, soon after, and stop when the bridge is closed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QThread
+
+from app.bridge import IngestBridge
+from tests.conftest import post
+from tests.otlp_builders import make_request, make_span, new_trace_id
+
+
+def _send_trace(receiver) -> str:
+    trace_id = new_trace_id()
+    request = make_request(make_span(trace_id=trace_id), make_span(trace_id=trace_id))
+    assert post(receiver.addresses.http_port, request.SerializeToString()).status == 200  # committed
+    return trace_id.hex()
+
+
+def test_commits_arrive_coalesced_on_the_gui_thread(qtbot, receiver):
+    bridge = IngestBridge(receiver.subscribe, interval_ms=100)
+    received, threads = [], []
+    bridge.changed.connect(lambda event: (received.append(event), threads.append(QThread.currentThread())))
+
+    # three commits while the GUI thread is busy here, so none can be delivered in between
+    sent = {_send_trace(receiver) for _ in range(3)}
+    qtbot.waitUntil(lambda: {t for event in received for t in event.trace_ids} == sent, timeout=5000)
+    assert len(received) < 3  # coalesced (one signal, unless the writer announced the last late)
+    assert sum(event.spans_written for event in received) == 6
+    assert set(threads) == {bridge.thread()}  # delivered on the GUI thread, not the writer's
+
+    # a later commit is a new signal with only its own trace
+    later = _send_trace(receiver)
+    with qtbot.waitSignal(bridge.changed, timeout=5000) as blocker:
+        pass
+    assert blocker.args[0].trace_ids == {later}
+    bridge.close()
+
+
+def test_a_closed_bridge_emits_nothing(qtbot, receiver):
+    closed = IngestBridge(receiver.subscribe, interval_ms=10)
+    closed.close()
+    got = []
+    closed.changed.connect(got.append)
+    # a witness with a longer interval: had `closed` still listened, it would have fired first
+    witness = IngestBridge(receiver.subscribe, interval_ms=100)
+    with qtbot.waitSignal(witness.changed, timeout=5000):
+        _send_trace(receiver)
+    assert got == []
+    witness.close()
