@@ -84,10 +84,15 @@ class QueryTimeout(sqlite3.OperationalError):
     """A read ran past its time limit and was interrupted."""
 
 
+class QueryOnForbiddenThread(RuntimeError):
+    """A query ran on the thread the store was told to keep free (the app's GUI thread)."""
+
+
 class TraceStore:
     def __init__(self, db_path: Path, *, query_timeout_s: float = DEFAULT_QUERY_TIMEOUT_S) -> None:
         self.db_path = Path(db_path)
         self._timeout_s = query_timeout_s
+        self._forbidden_thread: int | None = None
         self._local = threading.local()
         self._all_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -173,11 +178,19 @@ class TraceStore:
         with self._read() as conn:
             return count_stats(conn, self.db_path)
 
+    def forbid_queries_on(self, thread_id: int | None) -> None:
+        """Make every query on this thread (`threading.get_ident()`) raise: the app's tests keep
+        the GUI thread free of database work this way. None lifts it."""
+        self._forbidden_thread = thread_id
+
     # --- connections --------------------------------------------------------------------
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction (one snapshot) with a deadline, on this thread's connection."""
+        if self._forbidden_thread == threading.get_ident():
+            raise QueryOnForbiddenThread(f"a query on thread {threading.current_thread().name}, "
+                                         "which must not query the database")
         conn = self._connection()
         deadline = time.monotonic() + self._timeout_s
         conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_EVERY_N_OPS)

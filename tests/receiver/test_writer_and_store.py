@@ -12,7 +12,7 @@ import pytest
 from receiver.errors import TraceNotFound
 from receiver.records import TraceFilter
 from receiver.storage.schema import open_write_db
-from receiver.storage.store import TraceStore
+from receiver.storage.store import QueryOnForbiddenThread, TraceStore
 from tests.conftest import post
 from tests.otlp_builders import make_request, make_span, new_trace_id
 
@@ -214,3 +214,20 @@ def test_an_sqlite_too_old_for_the_writer_is_named_at_start(db_path, monkeypatch
     monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
     with pytest.raises(StorageFailed, match=r"SQLite 3\.31\.1 is too old: Tracepane needs 3\.35\.0 or newer"):
         Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0)).start()
+
+
+def test_a_store_can_keep_a_thread_free_of_queries(receiver, store):
+    """What the app's tests use to prove the GUI thread never waits on the database."""
+    trace_id = new_trace_id()
+    _send(receiver, make_span(trace_id=trace_id))
+    store.forbid_queries_on(threading.get_ident())
+    for query in (lambda: store.list_traces(), lambda: store.get_trace(trace_id.hex()), store.stats):
+        with pytest.raises(QueryOnForbiddenThread):
+            query()
+    answers: list = []
+    worker = threading.Thread(target=lambda: answers.append(store.list_traces().traces))
+    worker.start()
+    worker.join(30)
+    assert [t.trace_id for t in answers[0]] == [trace_id.hex()]  # other threads still query
+    store.forbid_queries_on(None)
+    assert store.stats().spans == 1
