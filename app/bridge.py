@@ -2,9 +2,9 @@
 
 The writer may commit dozens of times a second under load; views refresh far less often.
 So the events are coalesced: the first commit after a quiet spell starts a short timer on
-the GUI thread, later commits only add their trace ids, and when the timer fires `changed`
-is emitted once with everything that arrived meanwhile. A view sees new data within
-`interval_ms` of its commit, and never more often than that.
+the GUI thread, later commits only add their trace ids, and when the timer fires
+`sig_spans_ingested` is emitted once with everything that arrived meanwhile. A view sees new
+data within `interval_ms` of its commit, and never more often than that.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from receiver import IngestEvent
 
-__all__ = ["IngestBridge"]
+__all__ = ["ReceiverBridge"]
 
 DEFAULT_INTERVAL_MS = 200  # under the app's "within a second", over a frame or two
 
 
-class IngestBridge(QObject):
+class ReceiverBridge(QObject):
     """Lives on the GUI thread; `subscribe` is `Receiver.subscribe` (or anything alike)."""
 
-    changed = Signal(object)  # IngestEvent: the union of the coalesced commits
-    _first_arrived = Signal()  # writer thread -> GUI thread (a queued connection)
+    sig_spans_ingested = Signal(object)  # IngestEvent: the union of the coalesced commits
+    _sig_first_arrived = Signal()  # writer thread -> GUI thread (a queued connection)
 
     def __init__(self, subscribe: Callable[[Callable[[IngestEvent], None]], Callable[[], None]], *,
                  interval_ms: int = DEFAULT_INTERVAL_MS, parent: QObject | None = None) -> None:
@@ -34,7 +34,7 @@ class IngestBridge(QObject):
         self._pending: IngestEvent | None = None
         self._timer = QTimer(self, singleShot=True, interval=interval_ms)
         self._timer.timeout.connect(self._emit_pending)
-        self._first_arrived.connect(self._timer.start)
+        self._sig_first_arrived.connect(self._timer.start)
         self._unsubscribe: Callable[[], None] | None = subscribe(self._on_commit)
 
     def close(self) -> None:
@@ -52,14 +52,14 @@ class IngestBridge(QObject):
             first = self._pending is None
             self._pending = event if first else _union(self._pending, event)
         if first:
-            self._first_arrived.emit()
+            self._sig_first_arrived.emit()
 
     @Slot()
     def _emit_pending(self) -> None:
         with self._lock:
             event, self._pending = self._pending, None
         if event is not None:
-            self.changed.emit(event)
+            self.sig_spans_ingested.emit(event)
 
 
 def _union(a: IngestEvent, b: IngestEvent) -> IngestEvent:

@@ -1,11 +1,11 @@
 """The ingest bridge: commits made by the real receiver's writer thread reach the GUI thread
-as coalesced `changed` signals, soon after, and stop when the bridge is closed."""
+as coalesced `sig_spans_ingested` signals, soon after, and stop when the bridge is closed."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QThread
 
-from app.bridge import IngestBridge
+from app.bridge import ReceiverBridge
 from tests.conftest import post
 from tests.otlp_builders import make_request, make_span, new_trace_id
 
@@ -18,9 +18,9 @@ def _send_trace(receiver) -> str:
 
 
 def test_commits_arrive_coalesced_on_the_gui_thread(qtbot, receiver):
-    bridge = IngestBridge(receiver.subscribe, interval_ms=100)
+    bridge = ReceiverBridge(receiver.subscribe, interval_ms=100)
     received, threads = [], []
-    bridge.changed.connect(lambda event: (received.append(event), threads.append(QThread.currentThread())))
+    bridge.sig_spans_ingested.connect(lambda event: (received.append(event), threads.append(QThread.currentThread())))
 
     # three commits while the GUI thread is busy here, so none can be delivered in between
     sent = {_send_trace(receiver) for _ in range(3)}
@@ -31,20 +31,20 @@ def test_commits_arrive_coalesced_on_the_gui_thread(qtbot, receiver):
 
     # a later commit is a new signal with only its own trace
     later = _send_trace(receiver)
-    with qtbot.waitSignal(bridge.changed, timeout=5000) as blocker:
+    with qtbot.waitSignal(bridge.sig_spans_ingested, timeout=5000) as blocker:
         pass
     assert blocker.args[0].trace_ids == {later}
     bridge.close()
 
 
 def test_a_closed_bridge_emits_nothing(qtbot, receiver):
-    closed = IngestBridge(receiver.subscribe, interval_ms=10)
+    closed = ReceiverBridge(receiver.subscribe, interval_ms=10)
     closed.close()
     got = []
-    closed.changed.connect(got.append)
+    closed.sig_spans_ingested.connect(got.append)
     # a witness with a longer interval: had `closed` still listened, it would have fired first
-    witness = IngestBridge(receiver.subscribe, interval_ms=100)
-    with qtbot.waitSignal(witness.changed, timeout=5000):
+    witness = ReceiverBridge(receiver.subscribe, interval_ms=100)
+    with qtbot.waitSignal(witness.sig_spans_ingested, timeout=5000):
         _send_trace(receiver)
     assert got == []
     witness.close()

@@ -1,0 +1,68 @@
+"""QueryWorker: reads run on its own thread (never the GUI's), answers come back as signals
+with their request id, failures as messages, and a newer request with the same key makes
+the waiting older ones be skipped."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.workers import QueryWorker
+from tests.conftest import post
+from tests.otlp_builders import make_request, make_span, new_trace_id
+
+
+@pytest.fixture
+def stored_trace_id(receiver) -> str:
+    trace_id = new_trace_id()
+    assert post(receiver.addresses.http_port, make_request(make_span(trace_id=trace_id)).SerializeToString()
+                ).status == 200
+    return trace_id.hex()
+
+
+@pytest.fixture
+def worker(stored_trace_id, db_path):
+    query_worker = QueryWorker(db_path)
+    query_worker.store.forbid_queries_on(threading.get_ident())  # this test's thread is the GUI thread
+    yield query_worker
+    assert query_worker.shutdown()
+
+
+def test_a_query_runs_on_the_worker_thread_and_answers_by_signal(qtbot, worker, stored_trace_id):
+    with qtbot.waitSignal(worker.sig_result, timeout=5000) as answer:
+        request_id = worker.request(lambda store: (threading.current_thread().name, store.list_traces().traces))
+    thread_name, traces = answer.args[1]
+    assert answer.args[0] == request_id
+    assert thread_name != threading.main_thread().name
+    assert [t.trace_id for t in traces] == [stored_trace_id]
+    with pytest.raises(Exception, match="must not query"):  # the guard is on: here, it would raise
+        worker.store.list_traces()
+
+
+def test_a_failing_query_is_a_message_not_a_crash(qtbot, worker):
+    with qtbot.waitSignal(worker.sig_failed, timeout=5000) as failure:
+        request_id = worker.request(lambda store: store.get_trace("f" * 32))
+    assert failure.args == [request_id, f"no trace {'f' * 32}"]
+    with qtbot.waitSignal(worker.sig_result, timeout=5000):  # and the worker still answers
+        worker.request(lambda store: store.stats())
+
+
+def test_a_newer_request_with_the_same_key_skips_the_waiting_ones(qtbot, worker):
+    release = threading.Event()
+    ran: list[str] = []
+    results: list[int] = []
+    worker.sig_result.connect(lambda request_id, payload: results.append(request_id))
+
+    def blocking(store):
+        release.wait(10)  # holds the worker thread while the next requests queue up
+        return "first"
+
+    first = worker.request(blocking)
+    stale = [worker.request(lambda store, n=n: ran.append(f"stale {n}"), key="traces") for n in range(3)]
+    newest = worker.request(lambda store: ran.append("newest") or store.stats(), key="traces")
+    release.set()
+    qtbot.waitUntil(lambda: newest in results, timeout=5000)
+    assert ran == ["newest"]
+    assert results == [first, newest]
+    assert not set(stale) & set(results)
