@@ -1,0 +1,1 @@
+"""Qt item models over the receiver's records (QtCore only: no widgets, no I/O)."""
