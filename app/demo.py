@@ -75,9 +75,9 @@ class _Run:
             [_text("user", question)]})
 
     def chat(self, parent: Span, offset_ms: int, duration_ms: int, model: str, messages: list[dict],
-             output: dict | None, usage: tuple[int, int], **extra: Any) -> Span:
+             output: dict | None, usage: tuple[int, int], *, error: str | None = None, **extra: Any) -> Span:
+        """A model call; `error` (the status message) for one that failed, with no output."""
         provider, response_model = MODELS[model]
-        error = extra.pop("error", None)  # a failed call: no output, the span's status says why
         attributes = {
             "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
             "gen_ai.request.temperature": 0.2, "gen_ai.request.top_p": 1.0, "gen_ai.request.seed": 42,
@@ -140,8 +140,8 @@ def _second_turn(start_ns: int) -> _Run:
     root = run.agent(SERVICE, None, 0, 3_700, question)
     messages = [_text("user", question)]
     run.chat(root, 15, 610, "gpt-4o-mini", messages, None, (0, 0),
-             **{"error.type": "openai.RateLimitError", "http.response.status_code": 429,
-                "error": "Error code: 429 - Rate limit reached for gpt-4o-mini"})
+             error="Error code: 429 - Rate limit reached for gpt-4o-mini",
+             **{"error.type": "openai.RateLimitError", "http.response.status_code": 429})
     run.chat(root, 1_700, 1_900, "gpt-4o-mini", messages,
              _text("assistant", "Done: return R-2207 is open; print the label from the email we just sent.",
                    finish_reason="stop"), (451, 29))

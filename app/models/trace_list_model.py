@@ -72,11 +72,11 @@ class TraceListModel(QAbstractTableModel):
         self.endResetModel()
 
     def append_page(self, page: TracePage) -> None:
-        known = [t for t in page.traces if t.trace_id not in self._row_of]
-        if known:
+        unseen = [t for t in page.traces if t.trace_id not in self._row_of]  # merged in meanwhile
+        if unseen:
             first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(known) - 1)
-            self._rows.extend(known)
+            self.beginInsertRows(QModelIndex(), first, first + len(unseen) - 1)
+            self._rows.extend(unseen)
             self._reindex()
             self.endInsertRows()
         self._cursor, self._fetching = page.next_cursor, False

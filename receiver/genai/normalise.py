@@ -132,8 +132,7 @@ def _reader(readers: list[tuple[str, str, Any]], *, allow_empty: bool) -> Callab
     return namespace["read"]
 
 
-_FIELD_ORDER = tuple(f for f in GenAiFields.__slots__ if f != "extras")
-assert GenAiFields.__slots__[-1] == "extras"  # the generated constructor call passes it last
+_FIELD_ORDER = tuple(f for f in GenAiFields.__slots__ if f != "extras")  # extras: a fresh dict each
 # reader -> an expression that gives the reader's answer without a call for the usual value
 # (`x` the raw value, `r` the reader for the rest); each must equal the reader for every value.
 INLINE_READERS = {

@@ -35,7 +35,6 @@ MERGE_AT = 16_384  # ids held in memory before a merge (a few MiB)
 MERGED_THROUGH = "response_ids_merged_through"  # writer_state: spans up to this rowid are merged
 
 _TRACE_ID, _SPAN_ID = SPAN_COLUMNS.index("trace_id"), SPAN_COLUMNS.index("span_id")
-_SERVICE, _RESPONSE_ID = SPAN_COLUMNS.index("service_name"), SPAN_COLUMNS.index("response_id")
 _DUPLICATE_OF = SPAN_COLUMNS.index("duplicate_of")
 
 # By response id alone (a flat JSON list is cheaper to build and read than pairs); the few
