@@ -63,5 +63,9 @@ class ReceiverBridge(QObject):
 
 
 def _union(a: IngestEvent, b: IngestEvent) -> IngestEvent:
-    return IngestEvent(a.trace_ids | b.trace_ids, a.spans_written + b.spans_written,
-                       a.logs_written + b.logs_written, a.metric_points_written + b.metric_points_written)
+    # `b` came later: what it deleted (or cleared) of `a`'s new data is gone; a trace left in
+    # both sets was deleted and then got new data
+    kept = frozenset() if b.cleared else a.trace_ids - b.deleted_trace_ids
+    return IngestEvent(kept | b.trace_ids, a.spans_written + b.spans_written,
+                       a.logs_written + b.logs_written, a.metric_points_written + b.metric_points_written,
+                       a.deleted_trace_ids | b.deleted_trace_ids, a.cleared or b.cleared)

@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     from app import __version__
 
     parser.add_argument("--version", action="version", version=f"tracepane {__version__}")
+    window = parser.add_argument_group("the window (tracepane with no command)")
+    window.add_argument("--demo", action="store_true", help="load the demo traces when the window opens")
+    window.add_argument("--screenshot", metavar="PATH",
+                        help="open the first trace and its first chat span, save the window as PNG, exit")
+    window.add_argument("--view", default="traces", choices=("traces",), help="the page to show (default traces)")
+    window.add_argument("--theme", default="auto", choices=("auto", "light", "dark"),
+                        help="colours: follow the system (default), or force light or dark")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     shared = common(True)  # one parent for every subcommand: building it is most of the parser's cost
@@ -94,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("stats", cmd_stats, "counts and database size (cheap)")
     add("reprice", cmd_reprice, "recompute stored costs after prices change (bundled data or your price file)")
     add("demo", cmd_demo, "send demo agent traces to a running receiver over OTLP/gRPC (--host, --grpc-port)")
+    p = add("delete", cmd_delete, "delete traces: their spans and log records")
+    p.add_argument("trace_ids", nargs="+", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
+    p = add("clear", cmd_clear, "delete every stored trace, log record and metric point (asks first)")
+    p.add_argument("--yes", action="store_true", help="do not ask (needed when not on a terminal)")
     return parser
 
 
@@ -142,10 +153,13 @@ def _print_json(value: object) -> None:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
-    # The desktop window arrives with the app; until then the bare command serves headless.
-    print("tracepane: the desktop window is not part of this version; running the receiver "
-          "headless (same as `tracepane serve`)", file=sys.stderr)
-    return cmd_serve(args)
+    """The desktop window, with the receiver in the same process."""
+    from app.gui import GuiOptions, run_app
+
+    options = GuiOptions(demo=args.demo, screenshot=Path(args.screenshot).expanduser() if args.screenshot else None,
+                         view=args.view, theme=args.theme,
+                         ports_explicit=args.grpc_port is not None or args.http_port is not None)
+    return run_app(_config(args), options)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -263,6 +277,102 @@ def cmd_reprice(args: argparse.Namespace) -> int:
         print(f"{result.spans_priced} spans priced; {result.spans_changed} costs changed in "
               f"{result.traces_updated} traces")
     return EXIT_OK
+
+
+# `delete` and `clear` write through a DatabaseWriter of their own on the file (the receiver's
+# code path and migrations), without a running receiver. A receiver running in ANOTHER process
+# on the same file keeps what it holds in memory (until issue 11's single-instance lock rules
+# that out): the first reports of response ids, and the resource, scope and price rows it
+# believes stored. So `clear` keeps those rows (a few per service, shown nowhere by themselves),
+# and the worst case is harmless: a later copy of a model call whose first report was deleted
+# is marked a duplicate of that deleted span, kept out of its trace's totals but shown.
+CLI_JOB_TIMEOUT_S = 600.0  # nothing else waits for this writer: a large deletion may take its time
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from receiver.errors import ReceiverError, TraceNotFound
+    from receiver.storage.store import TraceStore
+
+    wanted = [t.strip().lower() for t in args.trace_ids]
+    for given, trace_id in zip(args.trace_ids, wanted, strict=True):
+        if not _HEX_PREFIX.match(trace_id):
+            print(f"tracepane delete: error: TRACE_ID must be hex digits (32 for a full id), not {given!r}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    db_path = _db_path(args)
+    if not db_path.exists():
+        raise CommandFailed(f"trace {wanted[0]} not found (no database at {db_path})")
+    store = TraceStore(db_path)
+    try:  # every prefix resolved before anything is deleted: a typo deletes nothing
+        trace_ids = [t if len(t) == 32 else _unique_trace_id(store, t) for t in wanted]
+    finally:
+        store.close()
+    try:
+        counts = _with_writer(db_path, lambda writer: writer.delete_traces(trace_ids, CLI_JOB_TIMEOUT_S,
+                                                                            must_exist=True))
+    except TraceNotFound as exc:
+        raise CommandFailed(f"{exc}; nothing deleted") from None
+    except ReceiverError as exc:
+        raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"trace_ids": sorted(counts.trace_ids), "spans": counts.spans, "logs": counts.logs})
+    else:
+        from app.formatting import plural
+
+        what = f"trace {trace_ids[0]}" if len(trace_ids) == 1 else plural(len(trace_ids), "trace")
+        print(f"deleted {what} ({plural(counts.spans, 'span')}, {plural(counts.logs, 'log record')})")
+    return EXIT_OK
+
+
+def cmd_clear(args: argparse.Namespace) -> int:
+    from app.formatting import plural
+    from receiver.errors import ReceiverError
+    from receiver.storage.stats import read_stats
+
+    db_path = _db_path(args)
+    stats = read_stats(db_path)
+    if not (stats.traces or stats.spans or stats.logs or stats.metric_points):
+        if args.json:
+            _print_json({"traces": 0, "spans": 0, "logs": 0, "metric_points": 0, "db_path": str(db_path)})
+        else:
+            print(f"nothing to clear in {db_path}" if db_path.exists()
+                  else f"nothing to clear: no database at {db_path}")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("tracepane clear: error: not on a terminal, so nothing to ask; add --yes to delete everything",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        # the question on stderr: with --json, stdout carries only the answer
+        print(f"Delete all {plural(stats.traces, 'trace')} ({plural(stats.spans, 'span')}) in {db_path}? [y/N] ",
+              end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=sys.stderr)
+            return EXIT_FAILURE
+    try:
+        counts = _with_writer(db_path, lambda writer: writer.clear_all(CLI_JOB_TIMEOUT_S, keep_shared_rows=True))
+    except ReceiverError as exc:
+        raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"traces": counts.traces, "spans": counts.spans, "logs": counts.logs,
+                     "metric_points": counts.metric_points, "db_path": str(db_path)})
+    else:
+        print(f"deleted {plural(counts.traces, 'trace')} ({plural(counts.spans, 'span')}, "
+              f"{plural(counts.logs, 'log record')}, {plural(counts.metric_points, 'metric point')}) from {db_path}")
+    return EXIT_OK
+
+
+def _with_writer(db_path: Path, job: Callable):
+    """Run `job(writer)` with a writer of our own on the file; closing it gives back free space."""
+    from receiver.config import DEFAULT_BATCH_SPANS, DEFAULT_QUEUE_SPANS
+    from receiver.storage.writer import DatabaseWriter
+
+    writer = DatabaseWriter(db_path, queue_spans=DEFAULT_QUEUE_SPANS, batch_spans=DEFAULT_BATCH_SPANS)
+    writer.start()
+    try:
+        return job(writer)
+    finally:
+        writer.close()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 
 def format_duration_ns(ns: int) -> str:
@@ -30,6 +30,18 @@ def format_time_ns(ns: int) -> str:
         return "—"
     moment = datetime.fromtimestamp(ns / 1e9)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+def format_clock_ns(ns: int, today: date | None = None) -> str:
+    """Compact for lists: the time alone today ("15:49:46.648"), else the day too ("Nov 26 15:49:46")."""
+    if ns <= 0:
+        return "—"
+    moment = datetime.fromtimestamp(ns / 1e9)
+    if moment.date() == (today or date.today()):
+        return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    if moment.year == (today or date.today()).year:
+        return moment.strftime("%b %d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def ns_to_ms(ns: int) -> float:

@@ -4,7 +4,8 @@ connection is opened, used and closed on that thread.
 
 The GUI calls `request(query, key=...)` and gets a request id back at once; the answer comes
 as `sig_result(request_id, payload)` or `sig_failed(request_id, message)`, emitted on the GUI
-thread (the runner on the worker thread reports to the facade, which lives there).
+thread (the runner on the worker thread reports to the facade, which lives there). `ask` does
+the same with callbacks, for callers that would otherwise keep their own id bookkeeping.
 A request with a key supersedes the ones with that key still waiting: they are skipped, not
 run (a user typing in the filter bar starts one query per key stroke; only the last one
 matters). Exceptions never cross threads; they travel as the message.
@@ -25,6 +26,8 @@ from receiver import TraceStore
 __all__ = ["Query", "QueryWorker"]
 
 Query = Callable[[TraceStore], Any]  # runs on the worker thread, returns the payload
+OnResult = Callable[[Any], None]
+OnFailed = Callable[[str], None]
 SHUTDOWN_TIMEOUT_MS = 5000
 
 
@@ -42,6 +45,8 @@ class QueryWorker(QObject):
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._latest: dict[str, int] = {}  # key -> newest request id
+        self._callbacks: dict[int, tuple[OnResult, OnFailed | None]] = {}  # of `ask`, until answered
+        self._asked: dict[str, int] = {}  # key -> the id whose callbacks are kept
         self._thread = QThread()
         self._thread.setObjectName("tracepane-queries")
         self._runner = _Runner(self.store, self._superseded)
@@ -51,7 +56,20 @@ class QueryWorker(QObject):
         self._sig_close.connect(self._runner.close)
         self._runner.sig_done.connect(self._deliver)
         self._runner.sig_failed.connect(self._fail)
+        self.sig_result.connect(self._answer)
+        self.sig_failed.connect(self._answer_failure)
         self._thread.start()
+
+    def ask(self, query: Query, on_result: OnResult, *, key: str | None = None,
+            on_failed: OnFailed | None = None) -> int:
+        """`request`, answered by calling `on_result(payload)` (or `on_failed(message)`) on the GUI
+        thread. A newer ask with the same key drops the older one's callbacks: they never run."""
+        request_id = self.request(query, key=key)
+        if key is not None:
+            self._callbacks.pop(self._asked.get(key, 0), None)
+            self._asked[key] = request_id
+        self._callbacks[request_id] = (on_result, on_failed)
+        return request_id
 
     def request(self, query: Query, *, key: str | None = None) -> int:
         """Queue `query`; returns its request id at once."""
@@ -68,6 +86,18 @@ class QueryWorker(QObject):
             return True
         self._sig_close.emit()
         return self._thread.wait(timeout_ms)
+
+    @Slot(int, object)
+    def _answer(self, request_id: int, payload: Any) -> None:
+        callbacks = self._callbacks.pop(request_id, None)
+        if callbacks is not None:
+            callbacks[0](payload)
+
+    @Slot(int, str)
+    def _answer_failure(self, request_id: int, message: str) -> None:
+        callbacks = self._callbacks.pop(request_id, None)
+        if callbacks is not None and callbacks[1] is not None:
+            callbacks[1](message)
 
     def _superseded(self, request_id: int, key: str | None) -> bool:
         with self._lock:

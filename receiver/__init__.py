@@ -18,12 +18,14 @@ _EXPORTS = {
     "QueryTimeout": "receiver.storage.store",
     "QueryOnForbiddenThread": "receiver.storage.store",
     "StoreStats": "receiver.storage.stats",
+    "DeletedCounts": "receiver.storage.deletion",
     "IngestEvent": "receiver.events",
+    "Subscribers": "receiver.events",
     "IngestCounters": "receiver.ingest",
     "plain_attributes": "receiver.attributes",
     "plain_value": "receiver.attributes",
     **{name: "receiver.records" for name in (
-        "StoredSpan", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail",
+        "StoredSpan", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail", "TraceFacets",
         "TraceFilter", "TracePage", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
     **{name: "receiver.errors" for name in (
         "ReceiverError", "BadPayload", "UnsupportedMediaType", "PayloadTooLarge", "AtCapacity",
@@ -55,7 +57,7 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         TraceNotFound,
         UnsupportedMediaType,
     )
-    from receiver.events import IngestEvent  # noqa: F401
+    from receiver.events import IngestEvent, Subscribers  # noqa: F401
     from receiver.ingest import IngestCounters  # noqa: F401
     from receiver.records import (  # noqa: F401
         SPAN_KIND_NAMES,
@@ -64,10 +66,12 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         StoredScope,
         StoredSpan,
         TraceDetail,
+        TraceFacets,
         TraceFilter,
         TracePage,
         TraceSummary,
     )
     from receiver.service import ListenAddresses, Receiver  # noqa: F401
+    from receiver.storage.deletion import DeletedCounts  # noqa: F401
     from receiver.storage.stats import StoreStats  # noqa: F401
     from receiver.storage.store import QueryOnForbiddenThread, QueryTimeout, TraceStore  # noqa: F401

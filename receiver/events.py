@@ -17,10 +17,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class IngestEvent:
-    trace_ids: frozenset[str]  # traces that got new spans or log records
+    """One commit. Deletions are announced too: `deleted_trace_ids` are gone (their
+    `trace_ids` are other traces whose totals changed as a result), and `cleared` says that
+    everything was deleted. Where events are merged, a trace in both sets was deleted and
+    then got new data."""
+
+    trace_ids: frozenset[str]  # traces that got new spans or log records (or new totals)
     spans_written: int
     logs_written: int = 0
     metric_points_written: int = 0
+    deleted_trace_ids: frozenset[str] = frozenset()
+    cleared: bool = False
 
 
 Subscriber = Callable[[IngestEvent], None]

@@ -307,6 +307,13 @@ class TraceFilter:
     text: str | None = None
 
 
+class TraceFacets(NamedTuple):
+    """What the trace list's filters can choose from."""
+
+    services: list[str]
+    models: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class TracePage:
     """A page of the trace list, newest first, with the cursor for the next page."""

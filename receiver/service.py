@@ -12,11 +12,11 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from receiver.config import ReceiverConfig
-from receiver.errors import ConfigError
+from receiver.errors import ConfigError, StoreClosed
 from receiver.events import Subscriber, Subscribers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
@@ -24,6 +24,7 @@ from receiver.ingest import IngestCounters, Ingestor
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
+from receiver.storage.deletion import DeletedCounts
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
 
@@ -128,3 +129,20 @@ class Receiver:
 
     def store(self) -> TraceStore:
         return TraceStore(self.config.db_path)
+
+    # Deletions wait for the writer (between two batches) and for their own transaction: call
+    # them from a worker thread, never a GUI thread. Subscribers hear of them like of commits.
+
+    def delete_traces(self, trace_ids: Iterable[str], timeout: float = 30) -> DeletedCounts:
+        """Delete these traces: spans, log records, rollups. Ids with nothing stored are skipped.
+        Raises `StorageFailed` (nothing changed, or on timeout) or `StoreClosed`."""
+        return self._running_writer().delete_traces(trace_ids, timeout)
+
+    def clear_all(self, timeout: float = 30) -> DeletedCounts:
+        """Delete everything received: traces, log records, metric points."""
+        return self._running_writer().clear_all(timeout)
+
+    def _running_writer(self) -> DatabaseWriter:
+        if self._writer is None:
+            raise StoreClosed("the receiver is not running")
+        return self._writer

@@ -40,7 +40,7 @@ def test_readme_opens_with_the_two_setup_commands():
     first_block = README.split("```bash", 1)[1].split("```", 1)[0]
     commands = [ln for ln in first_block.splitlines() if ln.strip() and not ln.startswith("#")]
     assert len(commands) == 2
-    assert commands[0].endswith("tracepane serve") and "pytest" in commands[1]
+    assert commands[0].endswith("/tracepane") and "pytest" in commands[1]  # the window
     ci = (REPO / ".ci" / "run").read_text()
     assert commands[1].replace("pip install -e", "pip install -q -e") in ci
 

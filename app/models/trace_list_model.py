@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from app.formatting import format_cost_usd, format_duration_ns, format_time_ns, format_tokens
+from app.formatting import format_clock_ns, format_cost_usd, format_duration_ns, format_time_ns, format_tokens
 from receiver import TracePage, TraceSummary
 
 __all__ = ["Column", "TRACE_ROLE", "TraceListModel"]
@@ -99,6 +99,21 @@ class TraceListModel(QAbstractTableModel):
             self._reindex()
             self.endInsertRows()
 
+    def remove_traces(self, trace_ids: set[str] | frozenset[str]) -> None:
+        """Take deleted traces out, one contiguous block at a time (bottom up, so rows stay valid)."""
+        rows = sorted((row for trace_id, row in self._row_of.items() if trace_id in trace_ids), reverse=True)
+        while rows:
+            last = first = rows.pop(0)
+            while rows and rows[0] == first - 1:
+                first = rows.pop(0)
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first:last + 1]
+            self._reindex()
+            self.endRemoveRows()
+
+    def trace_ids(self) -> list[str]:
+        return [t.trace_id for t in self._rows]
+
     def trace_at(self, row: int) -> TraceSummary:
         return self._rows[row]
 
@@ -145,6 +160,8 @@ class TraceListModel(QAbstractTableModel):
             return _sort_value(trace, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _RIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.TIME:
+            return format_time_ns(trace.start_time_unix_nano)
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.COST and trace.unpriced_calls:
             return f"{trace.unpriced_calls} model call(s) with no known price are not in this sum"
         return None
@@ -158,7 +175,7 @@ def _newer(a: TraceSummary, b: TraceSummary) -> bool:
 def _display(trace: TraceSummary, column: Column) -> str:
     match column:
         case Column.TIME:
-            return format_time_ns(trace.start_time_unix_nano)
+            return format_clock_ns(trace.start_time_unix_nano)
         case Column.ROOT:
             return trace.root_name or ""
         case Column.SERVICE:

@@ -167,6 +167,23 @@ class ResponseIds:
         self._claims = []
         self._stored = {}
 
+    def forget_first_reports(self, reports: dict[Key, str]) -> None:
+        """These first reports (key -> span id) were deleted: point no later copy at them.
+        (Between transactions; the filter keeps their bits, which only costs a lookup.)"""
+        for key, span_id in reports.items():
+            if self._merged.get(key) == span_id:
+                del self._merged[key]
+
+    def note_stored(self, keys: Iterable[Key]) -> None:
+        """These keys were written to the table by someone else (a deletion's new first reports)."""
+        self._table_keys.add_all(keys)
+
+    def clear(self) -> None:
+        """The table and every span were deleted: start over, knowing nothing."""
+        self.rollback()
+        self._merged.clear()
+        self._table_keys = TableKeys()
+
     @property
     def unmerged(self) -> int:
         return len(self._merged)

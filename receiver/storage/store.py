@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from receiver.records import (
     StoredScope,
     StoredSpan,
     TraceDetail,
+    TraceFacets,
     TraceFilter,
     TracePage,
     TraceSummary,
@@ -36,6 +37,7 @@ from receiver.storage.stats import StoreStats, count_stats
 
 __all__ = ["TraceStore", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
+FACET_TRACES = 20_000  # newest traces whose models a filter offers
 DEFAULT_QUERY_TIMEOUT_S = 10.0  # a runaway filter must not freeze a caller forever
 _PROGRESS_EVERY_N_OPS = 10_000
 
@@ -127,6 +129,27 @@ class TraceStore:
         if row is None:
             raise TraceNotFound(f"no trace {trace_id}")
         return _trace_summary(row)
+
+    def get_trace_summaries(self, trace_ids: Iterable[str]) -> list[TraceSummary]:
+        """The list rows of these traces (those that exist), newest first: what a live view
+        re-reads for the traces a commit touched."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {_TRACE_COLUMNS} FROM traces "
+                                "WHERE trace_id IN (SELECT value FROM json_each(?)) "
+                                "ORDER BY start_time_unix_nano DESC, trace_id DESC",
+                                [json.dumps([t.lower() for t in trace_ids])]).fetchall()
+        return [_trace_summary(row) for row in rows]
+
+    def facets(self) -> TraceFacets:
+        """The services and models a filter can pick from. Models come from the newest
+        `FACET_TRACES` traces only, so the answer stays quick on a database of any size."""
+        with self._read() as conn:
+            services = [name for (name,) in conn.execute(
+                "SELECT DISTINCT service_name FROM traces WHERE service_name IS NOT NULL ORDER BY 1")]
+            models = [name for (name,) in conn.execute(
+                "SELECT DISTINCT m.value FROM (SELECT models FROM traces ORDER BY start_time_unix_nano DESC "
+                "LIMIT ?) AS t, json_each(t.models) AS m ORDER BY 1", [FACET_TRACES])]
+        return TraceFacets(services, models)
 
     def find_trace_ids(self, prefix: str, *, limit: int = 10) -> list[str]:
         """Trace ids starting with a hex prefix (for short ids typed by people)."""

@@ -6,6 +6,11 @@ request, so that it does not sink the others), updates the per-trace rollups in 
 transaction, commits, and only then releases the waiting requests and tells subscribers.
 The queue is bounded in spans: when full, `submit` raises `AtCapacity` at once and the
 transport answers "retry later".
+
+Other work on the database (deleting traces, clearing everything) comes as jobs (`run_job`):
+a function of the connection that the writer thread runs between two batches, ahead of the
+spans still queued, in a transaction of its own. Jobs are not counted against the queue's
+bound; the ingest loop only checks whether any is waiting.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -26,10 +32,12 @@ from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import LOG_COLUMNS, METRIC_POINT_COLUMNS, SPAN_COLUMNS, WriteBatch
 from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
+from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IDLE_CHECKPOINT_S = 0.5  # after this long with nothing to write, have the WAL folded into the database
 STARTUP_TIMEOUT_S = 30.0  # opening and migrating a large database can take a moment
@@ -158,6 +166,25 @@ class WriteTicket:
         self._done.set()
 
 
+class _Job(Generic[T]):
+    """A function of the write connection, run by the writer thread (see `run_job`)."""
+
+    __slots__ = ("work", "before", "after_commit", "started", "_done", "result", "error")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], T], *,
+                 before: Callable[[sqlite3.Connection], None] | None = None,
+                 after_commit: Callable[[T], None] | None = None) -> None:
+        self.work, self.before, self.after_commit = work, before, after_commit
+        self.started = False  # set by the writer thread under the writer's lock
+        self._done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self._done.set()
+
+
 class DatabaseWriter:
     def __init__(self, db_path: Path, *, queue_spans: int, batch_spans: int,
                  subscribers: Subscribers | None = None,
@@ -169,6 +196,7 @@ class DatabaseWriter:
         self._clock_ns = clock_ns
         self._cond = threading.Condition()
         self._queue: deque[WriteTicket] = deque()
+        self._jobs: deque[_Job] = deque()
         self._pending_spans = 0  # queued or being written
         self._in_flight = 0
         self._closing = False
@@ -180,6 +208,7 @@ class DatabaseWriter:
         self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
         self._checkpointer = Checkpointer(db_path)
         self._rows_since_checkpoint = 0
+        self._vacuum_wanted = False  # after a clear: the file is nearly all free pages
 
     # --- called from other threads ------------------------------------------------------
 
@@ -231,6 +260,53 @@ class DatabaseWriter:
                 log.error("writer thread did not stop within %.0f s; %d spans unwritten",
                           timeout, self._pending_spans)
 
+    def run_job(self, job: Callable[[sqlite3.Connection], T], timeout: float) -> T:
+        """Have the writer thread run `job(connection)` between two batches, ahead of the spans
+        still queued, in a transaction of its own: committed when it returns, rolled back when
+        it raises. Returns its result, or raises its exception, here; `StorageFailed` if it has
+        not finished within `timeout` (one not yet started is withdrawn; one running finishes
+        or rolls back on its own), `StoreClosed` when the writer is closing or not running."""
+        return self._call(_Job(job), timeout)
+
+    def delete_traces(self, trace_ids: Iterable[str], timeout: float, *, must_exist: bool = False) -> DeletedCounts:
+        """Delete these traces (see `deletion.delete_traces`) and forget them here too; the
+        subscribers are told which were deleted. Raises `TraceNotFound` (nothing deleted) when
+        `must_exist` and some id has nothing stored, `StorageFailed` when the database fails."""
+        wanted = normalised_trace_ids(trace_ids)
+        if not wanted:
+            return DeletedCounts()
+        # with every first report in the table, the deletion sees which response ids live on
+        deletion: TraceDeletion = self._call(_Job(lambda conn: delete_traces(conn, wanted, must_exist=must_exist),
+                                                  before=self._merge_response_ids,
+                                                  after_commit=self._forget_deleted), timeout, "deleting traces")
+        return deletion.counts
+
+    def clear_all(self, timeout: float, *, keep_shared_rows: bool = False) -> DeletedCounts:
+        """Delete everything received (see `deletion.clear_all`) and forget it here too; the
+        subscribers are told. The file gives back its space when the writer next idles."""
+        return self._call(_Job(lambda conn: clear_all(conn, keep_shared_rows=keep_shared_rows),
+                               after_commit=lambda _: self._forget_all(keep_shared_rows)), timeout, "clearing")
+
+    def _call(self, job: _Job[T], timeout: float, doing: str = "") -> T:
+        """Queue the job and wait for it; with `doing`, a database error is a `StorageFailed`."""
+        with self._cond:
+            if self._closing or not self._thread.is_alive():
+                raise StoreClosed("the database writer is not running")
+            self._jobs.append(job)
+            self._cond.notify_all()
+        if not job._done.wait(timeout):
+            with self._cond:
+                if not job.started:
+                    self._jobs.remove(job)
+                    raise StorageFailed(f"the database was busy for {timeout:g} s; nothing was changed, retry later")
+            raise StorageFailed(f"the change did not finish within {timeout:g} s; it goes on (or rolls back) "
+                                "in the background")
+        if isinstance(job.error, sqlite3.Error) and doing:
+            raise StorageFailed(f"{doing} failed: {job.error}; nothing was changed") from job.error
+        if job.error is not None:
+            raise job.error
+        return job.result
+
     # --- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
@@ -252,14 +328,21 @@ class DatabaseWriter:
         wal_dirty = False
         try:
             while True:
+                if self._jobs:
+                    self._run_jobs(db.conn)
+                    wal_dirty = True
                 tickets = self._take_batch(IDLE_CHECKPOINT_S if wal_dirty else None)
                 if tickets is None:  # idle: a good moment for the merge and the checkpoint
                     self._merge_response_ids(db.conn)
+                    if self._vacuum_wanted:
+                        self._vacuum(db.conn)
                     self._checkpointer.request()
                     self._rows_since_checkpoint = 0
                     wal_dirty = False
                     continue
                 if not tickets:
+                    if self._jobs:
+                        continue
                     return
                 self._rows_since_checkpoint += self._write(db, tickets)
                 if self._response_ids.unmerged >= MERGE_AT:
@@ -271,7 +354,75 @@ class DatabaseWriter:
         finally:
             self._checkpointer.close(CLOSE_TIMEOUT_S)
             self._merge_response_ids(db.conn)
+            if self._vacuum_wanted:
+                self._vacuum(db.conn)
+            with self._cond:  # left by a writer thread that failed
+                jobs, self._jobs = list(self._jobs), deque()
+            for job in jobs:
+                job.finish(error=StoreClosed("the database writer stopped"))
             db.close()
+
+    def _run_jobs(self, conn: sqlite3.Connection) -> None:
+        while True:
+            with self._cond:
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+                job.started = True
+            try:
+                if job.before is not None:
+                    job.before(conn)
+                conn.execute("BEGIN")
+                try:
+                    result = job.work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except Exception as exc:  # the caller's to handle; the writer goes on
+                job.finish(error=exc)
+                continue
+            except BaseException:
+                job.finish(error=StoreClosed("the database writer stopped"))
+                raise
+            if job.after_commit is not None:
+                try:
+                    job.after_commit(result)
+                except Exception:
+                    log.exception("after a job's commit")
+            job.finish(result)
+
+    def _forget_deleted(self, deletion: TraceDeletion) -> None:
+        self._response_ids.forget_first_reports(deletion.forgotten)
+        self._response_ids.note_stored(deletion.promoted)
+        if deletion.counts.trace_ids:
+            self._subscribers.publish(IngestEvent(deletion.recounted_trace_ids, 0,
+                                                  deleted_trace_ids=deletion.counts.trace_ids))
+
+    def _forget_all(self, kept_shared_rows: bool) -> None:
+        self._response_ids.clear()
+        if not kept_shared_rows:
+            for known in self._known_ids.values():
+                known.clear()
+        self._vacuum_wanted = True
+        self._subscribers.publish(IngestEvent(frozenset(), 0, cleared=True))
+
+    def _vacuum(self, conn: sqlite3.Connection) -> None:
+        """Give the free pages back to the file system (the file shrinks at the next checkpoint).
+        After a clear the file is nearly all free pages and VACUUM copies next to nothing
+        (measured: 7 ms after clearing 85 MB; readers go on meanwhile, WAL). Not once spans
+        that arrived since fill half the file: it would copy them all, and they reuse the
+        free pages anyway."""
+        self._vacuum_wanted = False
+        try:
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            if free * 2 > conn.execute("PRAGMA page_count").fetchone()[0]:
+                conn.execute("VACUUM")
+                # the file shrinks when a checkpoint has copied the log: now, not at the next idle
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:  # the free pages are reused by later spans anyway
+            log.warning("VACUUM after clearing the database failed", exc_info=True)
 
     def _merge_response_ids(self, conn: sqlite3.Connection) -> None:
         try:
@@ -280,9 +431,10 @@ class DatabaseWriter:
             log.warning("merging response ids failed; will retry", exc_info=True)
 
     def _take_batch(self, idle_timeout: float | None) -> list[WriteTicket] | None:
-        """The next batch; [] when closing with nothing left; None after `idle_timeout` idle."""
+        """The next batch; [] when a job is waiting or when closing with nothing left; None
+        after `idle_timeout` idle."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._queue or self._closing, idle_timeout):
+            if not self._cond.wait_for(lambda: self._queue or self._jobs or self._closing, idle_timeout):
                 return None
             tickets: list[WriteTicket] = []
             spans = 0

@@ -48,3 +48,23 @@ def test_a_closed_bridge_emits_nothing(qtbot, receiver):
         _send_trace(receiver)
     assert got == []
     witness.close()
+
+
+def test_deletions_and_a_clear_reach_the_views_with_what_came_before_them(qtbot, receiver):
+    bridge = ReceiverBridge(receiver.subscribe, interval_ms=100)
+    received = []
+    bridge.sig_spans_ingested.connect(received.append)
+    # all before the GUI thread gets back to its loop: one signal, the commits in order
+    doomed, kept, back = _send_trace(receiver), _send_trace(receiver), _send_trace(receiver)
+    receiver.delete_traces([doomed, back])
+    post(receiver.addresses.http_port, make_request(make_span(trace_id=bytes.fromhex(back))).SerializeToString())
+    qtbot.waitUntil(lambda: bool(received), timeout=5000)
+    (event,) = received
+    assert event.deleted_trace_ids == {doomed, back}
+    assert event.trace_ids == {kept, back}  # new data of a deleted trace is gone; `back` got new data since
+    assert not event.cleared
+
+    with qtbot.waitSignal(bridge.sig_spans_ingested, timeout=5000) as blocker:
+        receiver.clear_all()
+    assert blocker.args[0].cleared
+    bridge.close()

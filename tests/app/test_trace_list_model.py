@@ -81,3 +81,16 @@ def test_a_refreshed_page_inserts_new_traces_above_and_updates_rows_in_place(qtb
     assert changed == [1]  # only the grown row (before the insertion above moved it)
     assert selected.isValid() and selected.row() == 2  # the selection follows its trace
     assert model.data(selected, TRACE_ROLE).span_count == growing.span_count + 1
+
+
+def test_deleted_traces_leave_the_list_and_the_rest_keep_their_order(qtmodeltester, receiver, store, capsys):
+    _demo(receiver, capsys)
+    model = TraceListModel()
+    model.reset_pages(store.list_traces())
+    ids = model.trace_ids()
+    removed = []
+    model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
+    model.remove_traces({ids[0], ids[2], "0" * 32})
+    assert model.trace_ids() == [ids[1]] and model.row_of(ids[1]) == 0
+    assert removed == [(2, 2), (0, 0)]  # bottom up, each block once
+    qtmodeltester.check(model)

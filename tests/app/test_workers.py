@@ -66,3 +66,15 @@ def test_a_newer_request_with_the_same_key_skips_the_waiting_ones(qtbot, worker)
     assert ran == ["newest"]
     assert results == [first, newest]
     assert not set(stale) & set(results)
+
+
+def test_ask_answers_by_callback_and_a_newer_ask_with_the_key_drops_the_older(qtbot, worker, stored_trace_id):
+    gate = threading.Event()
+    answers: list = []
+    worker.ask(lambda store: gate.wait(5), answers.append)  # holds the worker thread
+    worker.ask(lambda store: "old", answers.append, key="k")
+    worker.ask(lambda store: len(store.list_traces().traces), answers.append, key="k")
+    worker.ask(lambda store: 1 / 0, answers.append, on_failed=lambda message: answers.append(f"failed: {message}"))
+    gate.set()
+    qtbot.waitUntil(lambda: len(answers) == 3, timeout=5000)
+    assert answers == [True, 1, "failed: division by zero"]

@@ -21,3 +21,16 @@ def test_tokens_show_unknown_apart_from_zero():
     assert format_tokens(75, None) == "75/?"
     assert format_tokens(0, 15) == "0/15"
     assert format_tokens(12_345, 17) == "12.3k/17"
+
+
+def test_list_times_are_compact_today_and_carry_the_day_otherwise():
+    from datetime import date, datetime
+
+    from app.formatting import format_clock_ns
+
+    moment = datetime(2026, 11, 27, 15, 49, 46, 648_000)
+    ns = int(moment.timestamp()) * 1_000_000_000 + 648_000_000
+    assert format_clock_ns(ns, today=date(2026, 11, 27)) == "15:49:46.648"
+    assert format_clock_ns(ns, today=date(2026, 11, 28)) == "Nov 27 15:49:46"
+    assert format_clock_ns(ns, today=date(2027, 1, 2)) == "2026-11-27 15:49"
+    assert format_clock_ns(0) == "—"

@@ -72,3 +72,17 @@ def test_free_text_finds_names_values_messages_events_and_logs(three_traces, sto
 def test_filters_combine(three_traces, store):
     assert _found(store, text="hello", model="gpt-4o-mini") == {three_traces["zebra"]}
     assert _found(store, text="hello", model="gpt-4o-mini", errors_only=True) == set()
+
+
+def test_facets_offer_the_stored_services_and_models(three_traces, store):
+    facets = store.facets()
+    assert facets.models == ["claude-3-5-haiku", "gpt-4o-mini"]
+    assert facets.services and all(isinstance(name, str) for name in facets.services)
+
+
+def test_summaries_by_id_return_the_existing_traces_newest_first(three_traces, store):
+    wanted = [three_traces["refund"], three_traces["zebra"], "f" * 32]
+    summaries = store.get_trace_summaries(wanted)
+    assert {s.trace_id for s in summaries} == {three_traces["refund"], three_traces["zebra"]}
+    starts = [s.start_time_unix_nano for s in summaries]
+    assert starts == sorted(starts, reverse=True)

@@ -1,0 +1,104 @@
+"""`tracepane` with no command: the desktop window, with the receiver in the same process.
+
+Startup order: QApplication and theme → receiver (a taken port is reported in the window,
+not fatal) → query worker → main window. Quitting stops them in reverse: the window saves
+its layout, the worker closes its connection on its thread, the receiver writes what it
+accepted and closes the database.
+
+Screenshot mode (`--screenshot PATH`, for docs and checks) loads the demo traces if asked,
+opens the first trace and its first chat span, saves the window as PNG and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from receiver import ReceiverConfig
+
+__all__ = ["GuiOptions", "run_app"]
+
+SCREENSHOT_SIZE = (1440, 900)
+SCREENSHOT_TIMEOUT_MS = 60_000
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+class GuiOptions:
+    def __init__(self, *, demo: bool = False, screenshot: Path | None = None, view: str = "traces",
+                 theme: str = "auto", ports_explicit: bool = False) -> None:
+        self.demo, self.screenshot, self.view, self.theme = demo, screenshot, view, theme
+        self.ports_explicit = ports_explicit
+
+
+def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
+    problem = _display_problem(headless_ok=options.screenshot is not None)
+    if problem:
+        print(f"tracepane: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
+    import PySide6.QtWidgets  # noqa: F401 - before pyqtgraph, so it binds to PySide6
+    from PySide6.QtWidgets import QApplication
+
+    from app.paths import resource_path
+    from app.receiver_host import ReceiverHost
+    from app.settings import AppSettings
+    from app.theme import apply_theme
+    from app.widgets.main_window import MainWindow, icon
+    from app.workers import QueryWorker
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Tracepane")
+    app.setOrganizationName("Tracepane")
+    app.setDesktopFileName("tracepane")
+    app.setWindowIcon(icon("tracepane"))
+    apply_theme(app, options.theme)
+    if (qss := resource_path("tracepane.qss")).exists():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+
+    settings = AppSettings()
+    if not options.ports_explicit and options.screenshot is None:
+        chosen_grpc, chosen_http = settings.ports()  # picked in the app after a conflict
+        config = _with_ports(config, chosen_grpc, chosen_http)
+    host = ReceiverHost(config)
+    host.start()
+    worker = QueryWorker(config.db_path)
+    window = MainWindow(host, worker, settings, remember_layout=options.screenshot is None)
+    window.show_view(options.view)
+    exit_code = [EXIT_OK]
+    if options.screenshot is not None:
+        window.resize(*SCREENSHOT_SIZE)
+        from app.screenshot import ScreenshotTaker
+
+        taker = ScreenshotTaker(window, options.screenshot, wait_for_traces=3 if options.demo else 0, parent=window)
+        taker.sig_done.connect(lambda code: (exit_code.__setitem__(0, code), app.quit()))
+        taker.start(SCREENSHOT_TIMEOUT_MS)
+    window.show()
+    if options.demo:
+        window.load_demo()
+    try:
+        app.exec()
+    finally:
+        window.close()
+        worker.shutdown()
+        host.stop()
+    return exit_code[0]
+
+
+def _with_ports(config: ReceiverConfig, grpc_port: int | None, http_port: int | None) -> ReceiverConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, grpc_port=config.grpc_port if grpc_port is None else grpc_port,
+                               http_port=config.http_port if http_port is None else http_port)
+
+
+def _display_problem(*, headless_ok: bool) -> str:
+    """Why no window can open here ("" if one can). Screenshots fall back to offscreen."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    if headless_ok:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return ""
+    return ("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset). Run `tracepane serve` for "
+            "the headless receiver, or set QT_QPA_PLATFORM=offscreen")

@@ -1,0 +1,40 @@
+"""What the user asked the trace list to show: the filter bar's value. Pure, no Qt.
+
+The time range is relative ("the last hour"), so it becomes absolute only when a query
+runs: a list refreshed an hour later drops what has aged out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from receiver import TraceFilter
+
+__all__ = ["TIME_RANGES", "ListFilter"]
+
+# label -> seconds back from now (None = everything)
+TIME_RANGES: dict[str, int | None] = {
+    "All time": None,
+    "Last 15 minutes": 15 * 60,
+    "Last hour": 60 * 60,
+    "Last day": 24 * 60 * 60,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    text: str = ""
+    service: str = ""
+    model: str = ""
+    errors_only: bool = False
+    time_range: str = "All time"  # a key of TIME_RANGES
+
+    @property
+    def is_empty(self) -> bool:
+        return self == ListFilter()
+
+    def to_trace_filter(self, now_ns: int) -> TraceFilter:
+        seconds = TIME_RANGES.get(self.time_range)
+        return TraceFilter(service_name=self.service or None, errors_only=self.errors_only,
+                           model=self.model or None, text=self.text.strip() or None,
+                           start_after_unix_nano=None if seconds is None else now_ns - seconds * 1_000_000_000)

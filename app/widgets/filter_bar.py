@@ -1,0 +1,121 @@
+"""The trace list's filter bar: free text, service, model, errors only, time range. Emits one
+frozen `ListFilter` per change; typing is debounced so each pause makes one query, not each key."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+
+from app.list_filter import TIME_RANGES, ListFilter
+from receiver import TraceFacets
+
+__all__ = ["FilterBar"]
+
+TYPING_PAUSE_MS = 300
+ALL_SERVICES, ALL_MODELS = "All services", "All models"
+
+
+class FilterBar(QWidget):
+    sig_filter_changed = Signal(object)  # ListFilter
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text_edit = QLineEdit(placeholderText="Search names, attributes, messages…", clearButtonEnabled=True)
+        self.text_edit.setToolTip("Free text, any case: span names, attribute values, prompt and completion "
+                                  "text, span events and log records (Ctrl+L)")
+        self.service_box = _combo(ALL_SERVICES, "Only traces whose root span is of this service")
+        self.model_box = _combo(ALL_MODELS, "Only traces that called this model")
+        self.errors_box = QCheckBox("Errors only", toolTip="Only traces with at least one error span")
+        self.range_box = QComboBox(toolTip="Only traces that started within this time")
+        self.range_box.addItems(list(TIME_RANGES))
+        self._typing = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self._emit)
+        self._quiet = False  # while set_filter / set_facets fill the widgets
+
+        # two rows: the search field gets the whole width, the choices share the second
+        choices = QHBoxLayout()
+        choices.setSpacing(6)
+        choices.addWidget(self.service_box, 1)
+        choices.addWidget(self.model_box, 1)
+        choices.addWidget(self.range_box)
+        choices.addWidget(self.errors_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        layout.addWidget(self.text_edit)
+        layout.addLayout(choices)
+
+        self.text_edit.textChanged.connect(self._typed)
+        self.text_edit.returnPressed.connect(self._emit)
+        for box in (self.service_box, self.model_box, self.range_box):
+            box.currentIndexChanged.connect(self._emit)
+        self.errors_box.toggled.connect(self._emit)
+
+    def value(self) -> ListFilter:
+        return ListFilter(text=self.text_edit.text(), service=_chosen(self.service_box),
+                          model=_chosen(self.model_box), errors_only=self.errors_box.isChecked(),
+                          time_range=self.range_box.currentText())
+
+    def set_filter(self, value: ListFilter) -> None:
+        """Show `value` without emitting (restoring the last session's filter)."""
+        self._quiet = True
+        try:
+            self.text_edit.setText(value.text)
+            _choose(self.service_box, value.service)
+            _choose(self.model_box, value.model)
+            self.errors_box.setChecked(value.errors_only)
+            self.range_box.setCurrentText(value.time_range if value.time_range in TIME_RANGES else "All time")
+        finally:
+            self._quiet = False
+
+    def set_facets(self, facets: TraceFacets) -> None:
+        """Offer the stored services and models, keeping the current choices."""
+        self._quiet = True
+        try:
+            _fill(self.service_box, facets.services)
+            _fill(self.model_box, facets.models)
+        finally:
+            self._quiet = False
+
+    def focus_text(self) -> None:
+        self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.text_edit.selectAll()
+
+    def _typed(self) -> None:
+        if not self._quiet:
+            self._typing.start()
+
+    def _emit(self) -> None:
+        if not self._quiet:
+            self._typing.stop()
+            self.sig_filter_changed.emit(self.value())
+
+
+def _combo(all_label: str, tooltip: str) -> QComboBox:
+    box = QComboBox(toolTip=tooltip)
+    box.addItem(all_label, "")
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(8)
+    return box
+
+
+def _chosen(box: QComboBox) -> str:
+    return box.currentData() or ""
+
+
+def _choose(box: QComboBox, value: str) -> None:
+    if value and box.findData(value) < 0:
+        box.addItem(value, value)  # remembered from last time, not seen yet in this database
+    box.setCurrentIndex(max(0, box.findData(value)))
+
+
+def _fill(box: QComboBox, values: list[str]) -> None:
+    current = _chosen(box)
+    wanted = list(values) + ([current] if current and current not in values else [])
+    if [box.itemData(i) for i in range(1, box.count())] == wanted:
+        return
+    while box.count() > 1:
+        box.removeItem(1)
+    for value in wanted:
+        box.addItem(value, value)
+    box.setCurrentIndex(max(0, box.findData(current)))

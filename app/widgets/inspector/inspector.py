@@ -1,0 +1,87 @@
+"""`InspectorPanel`: the selected span in five tabs — Overview (the reproducibility record),
+Messages (the conversation), Attributes, Events & logs, Raw JSON.
+
+A new span marks every tab stale and fills only the one showing; another tab is filled when
+the user turns to it, so clicking through spans never builds a long conversation unseen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from app.models.attribute_model import AttributeModel, attribute_rows
+from app.widgets.inspector.attributes_tab import AttributesTab
+from app.widgets.inspector.events_tab import EventsTab, timeline
+from app.widgets.inspector.messages_tab import MessagesTab, message_count
+from app.widgets.inspector.overview_tab import OverviewTab
+from app.widgets.inspector.raw_tab import RawTab
+from receiver.records import StoredLog, StoredSpan
+
+__all__ = ["InspectorPanel", "TAB_NAMES"]
+
+OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, RAW = "Overview", "Messages", "Attributes", "Events & logs", "Raw"
+TAB_NAMES = (OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, RAW)
+
+
+def _title(name: str, count: int) -> str:
+    """The tab's title with its count; `&` doubled, or Qt would take it for a shortcut marker."""
+    return (f"{name} ({count})" if count else name).replace("&", "&&")
+
+
+class InspectorPanel(QTabWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDocumentMode(True)
+        self.overview = OverviewTab()
+        self.messages = MessagesTab()
+        self.attributes = AttributesTab()
+        self.events = EventsTab()
+        self.raw = RawTab()
+        self._tabs = (self.overview, self.messages, self.attributes, self.events, self.raw)
+        for name, tab in zip(TAB_NAMES, self._tabs, strict=True):
+            self.addTab(tab, _title(name, 0))
+        self._span: StoredSpan | None = None
+        self._logs: tuple[StoredLog, ...] = ()
+        self._stale: set[int] = set()
+        self.currentChanged.connect(self._fill_current)
+
+    @property
+    def attribute_model(self) -> AttributeModel:
+        return self.attributes.model
+
+    def span(self) -> StoredSpan | None:
+        return self._span
+
+    def show_span(self, span: StoredSpan | None, logs: Sequence[StoredLog] = ()) -> None:
+        """Inspect `span` (None: nothing selected). `logs` are the trace's log records; the Events
+        tab shows those whose span id is the span's. The same span and logs again change nothing
+        (a refreshed trace keeps the user's scroll position and folds)."""
+        logs = tuple(logs)
+        if span == self._span and logs == self._logs and span is not None:
+            return
+        self._span, self._logs = span, logs
+        counts = (0, message_count(span), 0, 0, 0) if span is None else (
+            0, message_count(span), len(attribute_rows(span)), len(timeline(span, logs)), 0)
+        for index, (name, count) in enumerate(zip(TAB_NAMES, counts, strict=True)):
+            self.setTabText(index, _title(name, count))
+        self._stale = set(range(len(self._tabs)))
+        self._fill_current()
+
+    def show_tab(self, name: str) -> None:
+        """Turn to the tab called `name` ("Messages"; a title's count is not part of its name)."""
+        for index, tab_name in enumerate(TAB_NAMES):
+            if tab_name.casefold() == name.casefold() or self.tabText(index).replace("&&", "&").startswith(name):
+                self.setCurrentIndex(index)
+                return
+        raise ValueError(f"no inspector tab called {name!r}; the tabs are {', '.join(TAB_NAMES)}")
+
+    def current_tab_name(self) -> str:
+        """The current tab's name, without its count ("Events & logs")."""
+        return TAB_NAMES[self.currentIndex()]
+
+    def _fill_current(self) -> None:
+        index = self.currentIndex()
+        if index in self._stale:
+            self._stale.discard(index)
+            self._tabs[index].show_span(self._span, self._logs)

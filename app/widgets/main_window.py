@@ -1,0 +1,349 @@
+"""The main window: composition and wiring only. Trace list (with its filter bar) on the
+left; the open trace's waterfall top right and the selected span's inspector below it; the
+receiver's addresses, counts and database in the status bar. Before the first trace, an
+empty state says how to send one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bridge import ReceiverBridge
+from app.list_filter import ListFilter
+from app.models.trace_list_model import TraceListModel
+from app.open_trace import OpenTrace
+from app.paths import resource_path
+from app.receiver_host import ReceiverHost
+from app.settings import AppSettings
+from app.trace_list_controller import TraceListController
+from app.widgets.empty_state import EmptyState
+from app.widgets.filter_bar import FilterBar
+from app.widgets.inspector import InspectorPanel
+from app.widgets.ports_dialog import PortsDialog
+from app.widgets.status_bar import ReceiverStatusBar
+from app.widgets.trace_header import TraceHeader
+from app.widgets.trace_list_view import TraceListView
+from app.widgets.waterfall import WaterfallView
+from app.workers import QueryWorker
+from receiver import StoredSpan, TraceDetail
+
+__all__ = ["MainWindow"]
+
+VIEWS = ("traces",)
+_EMPTY, _TRACES = 0, 1
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+class MainWindow(QMainWindow):
+    sig_demo_finished = Signal(str)  # "" when sent, else what went wrong
+    sig_trace_shown = Signal(str)  # a trace's waterfall and inspector were filled (its id)
+
+    def __init__(self, host: ReceiverHost, worker: QueryWorker, settings: AppSettings, *,
+                 remember_layout: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host, self.worker, self.settings = host, worker, settings
+        self._remember_layout = remember_layout
+        self._shown_trace_id: str | None = None
+        self.setWindowTitle("Tracepane")
+        self.setWindowIcon(icon("tracepane"))
+
+        self.bridge = ReceiverBridge(host.subscribe, parent=self)
+        self.list_model = TraceListModel(self)
+        self.list_controller = TraceListController(worker, self.list_model, parent=self)
+        self.open_trace = OpenTrace(worker, self)
+
+        self.filter_bar = FilterBar()
+        self.trace_list = TraceListView(self.list_model)
+        self.trace_header = TraceHeader()
+        self.waterfall = WaterfallView()
+        self.inspector = InspectorPanel()
+        self.empty_state = EmptyState()
+        self.status = ReceiverStatusBar(host, worker.store.db_path)
+        self.setStatusBar(self.status)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self.filter_bar)
+        left_layout.addWidget(self.trace_list)
+        top_right = QWidget()
+        top_layout = QVBoxLayout(top_right)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(0)
+        top_layout.addWidget(self.trace_header)
+        top_layout.addWidget(self.waterfall)
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        self.right_splitter.addWidget(top_right)
+        self.right_splitter.addWidget(self.inspector)
+        self.right_splitter.setSizes([380, 420])
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        self.main_splitter.addWidget(left)
+        self.main_splitter.addWidget(self.right_splitter)
+        self.main_splitter.setSizes([600, 840])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_state)
+        self.pages.addWidget(self.main_splitter)
+        self.pages.setCurrentIndex(_TRACES)
+        self.setCentralWidget(self.pages)
+
+        self._make_actions()
+        self._wire()
+        self._restore()
+        self.status.refresh()
+        self.empty_state.set_addresses(host.addresses, host.problem)
+        self.list_controller.set_filter(self.filter_bar.value())
+        self._ask_facets()
+        self.trace_list.setFocus()
+
+    # --- what menus, shortcuts and tests call --------------------------------------------
+
+    def show_view(self, name: str) -> None:
+        if name not in VIEWS:
+            raise ValueError(f"unknown view {name!r}; one of {', '.join(VIEWS)}")
+        # one view for now; the charts, sessions and compare views join here
+
+    def load_demo(self) -> None:
+        """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
+        addresses = self.host.addresses
+        if addresses is None:
+            self.sig_demo_finished.emit("the receiver is not running")
+            return
+        self.demo_action.setEnabled(False)
+        self.status.showMessage("Sending the demo traces…", 5000)
+
+        def send() -> None:
+            from app.demo import DemoFailed, send_demo
+
+            try:
+                send_demo(addresses.host, addresses.grpc_port)
+            except DemoFailed as exc:
+                self.sig_demo_finished.emit(str(exc))
+            else:
+                self.sig_demo_finished.emit("")
+
+        threading.Thread(target=send, name="tracepane-demo", daemon=True).start()
+
+    def delete_traces(self, trace_ids: list[str]) -> None:
+        receiver = self.host.receiver
+        if not trace_ids or receiver is None:
+            return
+        what = "this trace" if len(trace_ids) == 1 else f"these {len(trace_ids)} traces"
+        if not self.confirm("Delete traces", f"Delete {what} from the database? This cannot be undone."):
+            return
+        ids = list(trace_ids)
+        self.worker.ask(lambda store: receiver.delete_traces(ids), lambda _: None, on_failed=self._show_failure)
+
+    def clear_all(self) -> None:
+        receiver = self.host.receiver
+        if receiver is None:
+            return
+        if not self.confirm("Clear all data", "Delete every trace, log record and metric in "
+                            f"{self.worker.store.db_path}? This cannot be undone."):
+            return
+        self.worker.ask(lambda store: receiver.clear_all(), lambda _: None, on_failed=self._show_failure)
+
+    def confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def choose_ports(self) -> None:
+        config = self.host.config
+        dialog = PortsDialog(config.grpc_port, config.http_port, self.host.problem, self)
+        if dialog.exec() != PortsDialog.DialogCode.Accepted:
+            return
+        grpc_port, http_port = dialog.ports()
+        if self.host.restart(grpc_port, http_port):
+            self.settings.set_ports(grpc_port, http_port)
+            self.list_controller.reload()
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        self.follow_action = QAction(icon("follow"), "Follow latest", self, checkable=True)
+        self.follow_action.setToolTip("Open each new trace as it arrives (for re-running an agent)")
+        self.follow_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.demo_action = QAction(icon("demo"), "Load demo traces", self)
+        self.demo_action.setToolTip("Send demo agent runs to this receiver over OTLP")
+        self.delete_action = QAction(icon("delete"), "Delete trace", self)
+        self.delete_action.setToolTip("Delete the selected traces (Del)")
+        self.clear_action = QAction(icon("clear"), "Clear all data…", self)
+        self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
+        self.focus_filter_action = QAction("Filter traces", self, shortcut=QKeySequence("Ctrl+L"))
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.addAction(self.focus_filter_action)
+
+        toolbar = QToolBar("Main", movable=False, objectName="main_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.follow_action, self.demo_action, self.delete_action, self.clear_action):
+            toolbar.addAction(action)
+        self.addToolBar(toolbar)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.demo_action, self.delete_action, self.clear_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addActions([self.follow_action, self.focus_filter_action])
+        receiver_menu = self.menuBar().addMenu("&Receiver")
+        receiver_menu.addAction(self.ports_action)
+        self._view_group = QActionGroup(self)  # the pages later issues add join this group
+
+    def _wire(self) -> None:
+        self.bridge.sig_spans_ingested.connect(self.list_controller.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(self.open_trace.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
+        self.filter_bar.sig_filter_changed.connect(self._filter_changed)
+        self.list_controller.sig_loaded.connect(self._list_loaded)
+        self.list_controller.sig_traces_arrived.connect(self._traces_arrived)
+        self.list_controller.sig_failed.connect(self._list_failed)
+        self.trace_list.sig_trace_selected.connect(self._trace_selected)
+        self.trace_list.sig_delete_requested.connect(self.delete_traces)
+        self.list_model.dataChanged.connect(self._list_rows_changed)
+        self.open_trace.sig_loaded.connect(self._trace_loaded)
+        self.open_trace.sig_closed.connect(self._trace_closed)
+        self.open_trace.sig_failed.connect(self._show_failure)
+        self.waterfall.sig_span_selected.connect(self._span_selected)
+        self.empty_state.sig_demo_requested.connect(self.load_demo)
+        self.demo_action.triggered.connect(self.load_demo)
+        self.sig_demo_finished.connect(self._demo_finished)
+        self.delete_action.triggered.connect(lambda: self.delete_traces(self.trace_list.selected_trace_ids()))
+        self.clear_action.triggered.connect(self.clear_all)
+        self.ports_action.triggered.connect(self.choose_ports)
+        self.status.sig_ports_wanted.connect(self.choose_ports)
+        self.focus_filter_action.triggered.connect(self.filter_bar.focus_text)
+        self.quit_action.triggered.connect(self.close)
+        self.follow_action.toggled.connect(self._follow_toggled)
+        self.host.sig_state_changed.connect(self._receiver_changed)
+        self._receiver_changed()
+
+    def _restore(self) -> None:
+        s = self.settings
+        geometry = s.state("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1440, 900)
+        for name, splitter in (("main_splitter", self.main_splitter), ("right_splitter", self.right_splitter)):
+            if (state := s.state(name)) is not None:
+                splitter.restoreState(state)
+        if (state := s.state("trace_list_header")) is not None:
+            self.trace_list.horizontalHeader().restoreState(state)
+        self.filter_bar.set_filter(s.list_filter())
+        self.follow_action.setChecked(s.follow_latest())
+
+    def save_layout(self) -> None:
+        s = self.settings
+        s.set_state("geometry", self.saveGeometry())
+        s.set_state("main_splitter", self.main_splitter.saveState())
+        s.set_state("right_splitter", self.right_splitter.saveState())
+        s.set_state("trace_list_header", self.trace_list.horizontalHeader().saveState())
+        s.set_list_filter(self.filter_bar.value())
+        s.set_follow_latest(self.follow_action.isChecked())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._remember_layout:
+            self.save_layout()
+        self.bridge.close()
+        super().closeEvent(event)
+
+    # --- slots --------------------------------------------------------------------------
+
+    def _filter_changed(self, list_filter: ListFilter) -> None:
+        self.trace_list.set_placeholder("No traces match the filter" if not list_filter.is_empty else "No traces")
+        self.list_controller.set_filter(list_filter)
+
+    def _list_loaded(self, empty: bool) -> None:
+        nothing_stored = empty and self.list_controller.list_filter.is_empty
+        self.pages.setCurrentIndex(_EMPTY if nothing_stored else _TRACES)
+        if not empty and self.trace_list.current_trace_id() is None and self.open_trace.trace_id:
+            self.trace_list.select_trace(self.open_trace.trace_id)  # a filter change kept it in the list
+        self._ask_facets()
+
+    def _traces_arrived(self, trace_ids: list[str]) -> None:
+        self.pages.setCurrentIndex(_TRACES)
+        self._ask_facets()
+        if self.follow_action.isChecked() and trace_ids:
+            self.trace_list.select_trace(trace_ids[0])
+
+    def _follow_toggled(self, on: bool) -> None:
+        if on and self.list_model.rowCount():
+            self.trace_list.select_trace(self.list_model.trace_at(0).trace_id)
+
+    def _list_failed(self, message: str) -> None:
+        if not self.list_controller.loaded_once:
+            self.pages.setCurrentIndex(_EMPTY)
+        self.status.showMessage(f"Could not read traces: {message}", 10_000)
+
+    def _ask_facets(self) -> None:
+        self.worker.ask(lambda store: store.facets(), self.filter_bar.set_facets, key="facets")
+
+    def _trace_selected(self, trace_id: str | None) -> None:
+        self.delete_action.setEnabled(trace_id is not None and self.host.receiver is not None)
+        row = self.list_model.row_of(trace_id) if trace_id else None
+        self.trace_header.show_trace(self.list_model.trace_at(row) if row is not None else None)
+        self.open_trace.open(trace_id)
+
+    def _list_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
+        current = self.trace_list.currentIndex()
+        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
+            self.trace_header.show_trace(self.list_model.trace_at(current.row()))
+
+    def _trace_loaded(self, detail: TraceDetail) -> None:
+        first_time = detail.trace_id != self._shown_trace_id
+        self._shown_trace_id = detail.trace_id
+        self.waterfall.set_trace(detail)
+        if first_time or self.waterfall.selected_span() is None:
+            root = self.waterfall.first_span(lambda span: True)
+            if root is not None:
+                self.waterfall.select_span(root.span_id)
+        else:
+            self._span_selected(self.waterfall.selected_span())  # its logs may have arrived
+        self.sig_trace_shown.emit(detail.trace_id)
+
+    def _trace_closed(self) -> None:
+        self._shown_trace_id = None
+        self.waterfall.set_trace(None)
+        self.inspector.show_span(None, [])
+        self.trace_header.show_trace(None)
+
+    def _span_selected(self, span: StoredSpan | None) -> None:
+        detail = self.open_trace.detail
+        self.inspector.show_span(span, detail.logs if detail else [])
+
+    def _demo_finished(self, problem: str) -> None:
+        self.demo_action.setEnabled(self.host.receiver is not None)
+        if problem:
+            self._show_failure(f"The demo traces could not be sent: {problem}")
+        else:
+            self.status.showMessage("Demo traces sent", 5000)
+
+    def _receiver_changed(self) -> None:
+        running = self.host.receiver is not None
+        for action in (self.demo_action, self.clear_action):
+            action.setEnabled(running)
+        self.delete_action.setEnabled(running and self.trace_list.current_trace_id() is not None)
+        self.empty_state.set_addresses(self.host.addresses, self.host.problem)
+        self.status.refresh()
+
+    def _show_failure(self, message: str) -> None:
+        self.status.showMessage(message, 15_000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Tracepane", message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal, not blocking: the list keeps updating behind it
+

@@ -1,0 +1,70 @@
+"""The status bar: where the receiver listens (or why it does not), what it has received and
+rejected since start, and which database file the app shows. Counters are in memory in the
+receiver, so reading them on the GUI thread costs nothing; they are read once a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+
+from app.receiver_host import ReceiverHost
+
+__all__ = ["ReceiverStatusBar"]
+
+REFRESH_MS = 1000
+
+
+class ReceiverStatusBar(QStatusBar):
+    sig_ports_wanted = Signal()  # the user clicked "Change ports…"
+
+    def __init__(self, host: ReceiverHost, db_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.listen_label = QLabel(textFormat=Qt.TextFormat.RichText)
+        self.listen_label.linkActivated.connect(lambda _: self.sig_ports_wanted.emit())
+        self.counts_label = QLabel()
+        self.db_label = QLabel(f"Database: {db_path}")
+        self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.db_label.setToolTip(str(db_path))
+        self.db_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long path is cut
+        self.addPermanentWidget(self.listen_label)
+        self.addPermanentWidget(_separator())
+        self.addPermanentWidget(self.counts_label)
+        self.addPermanentWidget(_separator())
+        self.addPermanentWidget(self.db_label, 1)
+        self._timer = QTimer(self, interval=REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def refresh(self) -> None:
+        addresses = self.host.addresses
+        if addresses is None:
+            problem = self.host.problem or "the receiver is not running"
+            self.listen_label.setText(f'<span style="color:#d73a49">⚠ {_escape(problem)}</span> '
+                                      '<a href="ports">Change ports…</a>')
+            self.listen_label.setToolTip("Traces already stored are shown; new ones cannot arrive until the "
+                                         "receiver listens. Pick other ports (0 = any free port).")
+        else:
+            self.listen_label.setText(f"gRPC {addresses.grpc} · HTTP {addresses.http.removeprefix('http://')}")
+            self.listen_label.setToolTip("Where the OTLP receiver listens (Receiver ▸ Receiver ports… to change)")
+        c = self.host.counters()
+        text = f"{c.spans_accepted:,} spans received"
+        if c.logs_accepted:
+            text += f" · {c.logs_accepted:,} log records"
+        rejected = c.items_rejected + c.requests_failed
+        text += f" · {rejected:,} rejected"
+        self.counts_label.setText(text)
+        self.counts_label.setToolTip(f"Since start: {c.requests:,} export requests; {c.items_rejected:,} items "
+                                     f"refused one by one, {c.requests_failed:,} requests refused whole "
+                                     f"({c.requests_busy:,} of them because the writer was busy)")
+
+
+def _separator() -> QLabel:
+    label = QLabel("|", enabled=False)
+    return label
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,103 @@
+"""Make the screenshots in docs/ (and the README): the real window, offscreen, with the demo
+traces sent over OTLP to an in-process receiver on free ports and a temporary database.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.receiver_host import ReceiverHost  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from app.span_category import CHAT, category_of  # noqa: E402
+from app.theme import apply_theme, dark_palette, light_palette  # noqa: E402
+from app.widgets.main_window import MainWindow  # noqa: E402
+from app.workers import QueryWorker  # noqa: E402
+from receiver import ReceiverConfig  # noqa: E402
+
+WINDOW_SIZE = (1440, 900)
+TIMEOUT_MS = 30_000
+
+
+def wait_until(condition, timeout_ms: int = TIMEOUT_MS) -> None:
+    loop, timer = QEventLoop(), QTimer(interval=20)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    timer.start()
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise SystemExit("timed out waiting for the window")
+
+
+def settle(ms: int = 300) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def save(widget: QWidget, path: Path) -> None:
+    settle()
+    if not widget.grab().save(str(path)):
+        raise SystemExit(f"could not write {path}")
+    print(path)
+
+
+def open_span(window: MainWindow, trace_index: int, predicate) -> None:
+    trace_id = window.list_model.trace_at(trace_index).trace_id
+    window.trace_list.select_trace(trace_id)
+    wait_until(lambda: window.open_trace.detail is not None and window.open_trace.detail.trace_id == trace_id)
+    settle(100)
+    span = window.waterfall.first_span(predicate)
+    window.waterfall.select_span(span.span_id)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    apply_theme(app, "light")
+    with tempfile.TemporaryDirectory() as tmp:
+        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0))
+        host.start()
+        worker = QueryWorker(host.config.db_path)
+        window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        wait_until(lambda: window.list_controller.loaded_once)
+        save(window, out / "empty-state.png")
+        window.load_demo()
+        wait_until(lambda: window.list_model.rowCount() == 3)
+        first_turn = 2  # newest first: the conversation's first turn is the richest run
+        open_span(window, first_turn, lambda s: category_of(s.genai) == CHAT)
+        window.inspector.show_tab("Messages")
+        save(window, out / "main-window-light.png")
+        app.setPalette(dark_palette())
+        save(window, out / "main-window-dark.png")
+        app.setPalette(light_palette())
+        save(window.inspector, out / "messages-tab.png")
+        open_span(window, first_turn, lambda s: s.genai.get("cache_read_tokens"))
+        window.inspector.show_tab("Overview")
+        settle(100)
+        window.inspector.overview.scroll_to_section("Tokens")
+        save(window.inspector, out / "overview-tab.png")
+        window.close()
+        worker.shutdown()
+        host.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
