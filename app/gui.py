@@ -21,6 +21,7 @@ __all__ = ["GuiOptions", "run_app"]
 
 SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_TIMEOUT_MS = 60_000
+INTERRUPT_POLL_MS = 250
 EXIT_OK, EXIT_FAILURE = 0, 1
 
 
@@ -75,13 +76,46 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
     window.show()
     if options.demo:
         window.load_demo()
+    _quit_on_interrupt(app)
+    previous_hook = sys.excepthook
+    sys.excepthook = lambda *exc_info: _report_unexpected(window, previous_hook, *exc_info)
+    if host.addresses is not None:
+        print(f"tracepane: OTLP/gRPC on {host.addresses.grpc}, OTLP/HTTP on {host.addresses.http}; "
+              f"database {config.db_path}", file=sys.stderr, flush=True)
+    else:
+        print(f"tracepane: {host.problem} (the window shows what is stored; pick other ports there)",
+              file=sys.stderr, flush=True)
     try:
         app.exec()
     finally:
+        sys.excepthook = previous_hook
         window.close()
         worker.shutdown()
         host.stop()
     return exit_code[0]
+
+
+def _quit_on_interrupt(app) -> None:
+    """Ctrl-C in the terminal quits like closing the window. Python runs signal handlers only
+    between bytecodes, and Qt's loop runs none while idle: a timer lets Python look now and then."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    # queued: the handler may run before the loop has started, when quitting would be lost
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.quit))
+    timer = QTimer(app, interval=INTERRUPT_POLL_MS)
+    timer.timeout.connect(lambda: None)
+    timer.start()
+
+
+def _report_unexpected(window, previous_hook, exc_type, exc, tb) -> None:
+    """A bug in a slot must not pass silently: log it as Python would, and say so in the window."""
+    previous_hook(exc_type, exc, tb)
+    try:
+        window.statusBar().showMessage(f"Internal error: {exc_type.__name__}: {exc} (details on stderr)", 30_000)
+    except RuntimeError:  # the window is already gone
+        pass
 
 
 def _with_ports(config: ReceiverConfig, grpc_port: int | None, http_port: int | None) -> ReceiverConfig:

@@ -35,7 +35,7 @@ def exporter_settings(addresses: ListenAddresses, protocol: str = "OTLP/HTTP", s
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{host}:{port}",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf" if http else "grpc",
         # the GenAI instrumentations record prompts and completions only when asked to
-        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "span_and_event",
         "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental",
     }
     if shell == "PowerShell":

@@ -59,3 +59,23 @@ def test_without_a_display_the_window_command_says_what_to_do(tmp_path):
     result = _run(tmp_path, "--grpc-port", "0", "--http-port", "0", env=env)
     assert result.returncode == 1
     assert "no display" in result.stderr and "tracepane serve" in result.stderr
+
+
+def test_ctrl_c_in_the_terminal_closes_the_window_cleanly(tmp_path):
+    import signal
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TRACEPANE_SETTINGS": str(tmp_path / "settings.ini")}
+    process = subprocess.Popen([str(TRACEPANE), "--db", str(tmp_path / "tp.db"), "--grpc-port", "0",
+                                "--http-port", "0"], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in process.stderr:  # Qt's notices, then ours once the window is up
+            if line.startswith("tracepane: "):
+                break
+        assert "OTLP/gRPC on 127.0.0.1:" in line
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (tmp_path / "settings.ini").exists()  # the window closed through its own path: layout saved
