@@ -7,8 +7,9 @@ as `sig_result(request_id, payload)` or `sig_failed(request_id, message)`, emitt
 thread (the runner on the worker thread reports to the facade, which lives there). `ask` does
 the same with callbacks, for callers that would otherwise keep their own id bookkeeping.
 A request with a key supersedes the ones with that key still waiting: they are skipped, not
-run (a user typing in the filter bar starts one query per key stroke; only the last one
-matters). Exceptions never cross threads; they travel as the message.
+run, and the one running is stopped (a user typing in the filter bar starts one query per
+pause; only the last one matters, and a slow search must not hold up the next).
+Exceptions never cross threads; they travel as the message.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from receiver import TraceStore
+from receiver import QueryCancelled, TraceStore
 
 __all__ = ["Query", "QueryWorker"]
 
@@ -127,8 +128,12 @@ class _Runner(QObject):
     def run(self, request_id: int, key: str | None, query: Query) -> None:
         if self._superseded(request_id, key):  # a newer request with this key is queued: skip
             return
+        # ... and one that comes while this runs stops it (a slow search the user typed past)
+        self._store.cancel_when(None if key is None else lambda: self._superseded(request_id, key))
         try:
             payload = query(self._store)
+        except QueryCancelled:
+            return  # nobody waits for it
         except Exception as exc:  # a query's failure is an answer, never a crash of the thread
             self.sig_failed.emit(request_id, str(exc) or type(exc).__name__)
             return

@@ -16,6 +16,7 @@ _EXPORTS = {
     "default_db_path": "receiver.config",
     "TraceStore": "receiver.storage.store",
     "QueryTimeout": "receiver.storage.store",
+    "QueryCancelled": "receiver.storage.store",
     "QueryOnForbiddenThread": "receiver.storage.store",
     "StoreStats": "receiver.storage.stats",
     "DeletedCounts": "receiver.storage.deletion",
@@ -74,4 +75,9 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
     from receiver.service import ListenAddresses, Receiver  # noqa: F401
     from receiver.storage.deletion import DeletedCounts  # noqa: F401
     from receiver.storage.stats import StoreStats  # noqa: F401
-    from receiver.storage.store import QueryOnForbiddenThread, QueryTimeout, TraceStore  # noqa: F401
+    from receiver.storage.store import (  # noqa: F401
+        QueryCancelled,
+        QueryOnForbiddenThread,
+        QueryTimeout,
+        TraceStore,
+    )

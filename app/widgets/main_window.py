@@ -288,7 +288,9 @@ class MainWindow(QMainWindow):
     def _list_failed(self, message: str) -> None:
         if not self.list_controller.loaded_once:
             self.pages.setCurrentIndex(_EMPTY)
-        self.status.showMessage(f"Could not read traces: {message}", 10_000)
+        hint = " (free text scans every span: narrow it by service, model or time range)" \
+            if "longer than" in message and self.list_controller.list_filter.text else ""
+        self.status.showMessage(f"Could not read traces: {message}{hint}", 15_000)
 
     def _ask_facets(self) -> None:
         self.worker.ask(lambda store: store.facets(), self.filter_bar.set_facets, key="facets")

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from receiver.records import (
 from receiver.storage.read_db import open_read_db
 from receiver.storage.stats import StoreStats, count_stats
 
-__all__ = ["TraceStore", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
+__all__ = ["TraceStore", "QueryCancelled", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
 FACET_TRACES = 20_000  # newest traces whose models a filter offers
 DEFAULT_QUERY_TIMEOUT_S = 10.0  # a runaway filter must not freeze a caller forever
@@ -86,6 +86,10 @@ class QueryTimeout(sqlite3.OperationalError):
     """A read ran past its time limit and was interrupted."""
 
 
+class QueryCancelled(sqlite3.OperationalError):
+    """A read was stopped because its caller no longer wants the answer (`cancel_when`)."""
+
+
 class QueryOnForbiddenThread(RuntimeError):
     """A query ran on the thread the store was told to keep free (the app's GUI thread)."""
 
@@ -95,6 +99,7 @@ class TraceStore:
         self.db_path = Path(db_path)
         self._timeout_s = query_timeout_s
         self._forbidden_thread: int | None = None
+        self._cancel_checks = threading.local()  # per thread: a callable, True = stop the query
         self._local = threading.local()
         self._all_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -206,6 +211,11 @@ class TraceStore:
         the GUI thread free of database work this way. None lifts it."""
         self._forbidden_thread = thread_id
 
+    def cancel_when(self, check: Callable[[], bool] | None) -> None:
+        """On this thread, stop any query (raising `QueryCancelled`) as soon as `check()` is
+        true: the app's worker stops a slow search the user has already typed past."""
+        self._cancel_checks.check = check
+
     # --- connections --------------------------------------------------------------------
 
     @contextmanager
@@ -216,12 +226,17 @@ class TraceStore:
                                          "which must not query the database")
         conn = self._connection()
         deadline = time.monotonic() + self._timeout_s
-        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_EVERY_N_OPS)
+        cancelled = getattr(self._cancel_checks, "check", None)
+        stop = (lambda: time.monotonic() > deadline) if cancelled is None else (
+            lambda: time.monotonic() > deadline or cancelled())
+        conn.set_progress_handler(stop, _PROGRESS_EVERY_N_OPS)
         conn.execute("BEGIN")
         try:
             yield conn
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
+                if cancelled is not None and cancelled():
+                    raise QueryCancelled("query cancelled: a newer one replaced it") from exc
                 raise QueryTimeout(f"query took longer than {self._timeout_s:g} s") from exc
             raise
         finally:

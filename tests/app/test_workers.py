@@ -78,3 +78,33 @@ def test_ask_answers_by_callback_and_a_newer_ask_with_the_key_drops_the_older(qt
     gate.set()
     qtbot.waitUntil(lambda: len(answers) == 3, timeout=5000)
     assert answers == [True, 1, "failed: division by zero"]
+
+
+def test_a_newer_request_with_the_key_stops_the_running_one(qtbot, receiver, db_path):
+    from receiver import QueryCancelled, TraceFilter
+    from tests.otlp_builders import make_request, make_span, new_trace_id
+
+    spans = [make_span(trace_id=new_trace_id(), attributes={"prompt": f"question number {i}"}) for i in range(300)]
+    assert post(receiver.addresses.http_port, make_request(*spans).SerializeToString()).status == 200
+    query_worker = QueryWorker(db_path)
+    started, gate, outcome = threading.Event(), threading.Event(), []
+
+    def slow_search(store):
+        started.set()
+        gate.wait(5)  # the newer request is made while this one runs
+        try:
+            return store.list_traces(TraceFilter(text="no such words"))  # a scan of every span
+        except QueryCancelled as exc:
+            outcome.append(exc)
+            raise
+
+    answers: list = []
+    try:
+        query_worker.ask(slow_search, answers.append, key="search")
+        assert started.wait(5)
+        query_worker.ask(lambda store: "newer", answers.append, key="search")
+        gate.set()
+        qtbot.waitUntil(lambda: answers == ["newer"], timeout=5000)
+        assert len(outcome) == 1  # stopped inside SQLite, not run to the end and dropped
+    finally:
+        assert query_worker.shutdown()
