@@ -1,36 +1,98 @@
-"""The trace the user has open: loaded on the `QueryWorker` when selected, and loaded again
-when a commit touches it, so its waterfall grows while its spans are still arriving."""
+"""The trace the user has open: its outline loaded on the `QueryWorker` when selected, and
+loaded again when a commit touches it, so its waterfall grows while its spans are still
+arriving; and the full span (content, log records) of the span being looked at.
+
+The outline (`TraceStore.get_trace_outline`) is what a waterfall needs of every span, and
+stays quick at 10,000 spans; a span's attributes, messages and logs are fetched when it is
+selected (`open_span`). A small trace comes with all its spans in full, and a big one with
+the span that will be shown first, so the inspector fills without a second round trip.
+"""
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from app.workers import QueryWorker
-from receiver import IngestEvent, TraceDetail
+from receiver import IngestEvent, TraceDetail, TraceNotFound, TraceStore
+from receiver.records import StoredLog, StoredSpan
 
-__all__ = ["OpenTrace"]
+__all__ = ["FULL_TRACE_SPANS", "OpenTrace"]
+
+FULL_TRACE_SPANS = 200  # a trace this small comes with every span in full (get_trace: ~35 ms at this size)
+KEPT_SPANS = 256  # full spans kept, for going back and forth in a big trace
+
+FullSpan = tuple[StoredSpan, list[StoredLog]]
+
+
+@dataclass(frozen=True)
+class _Load:
+    outline: TraceDetail
+    full: dict[str, FullSpan]  # span id -> the span in full and its log records
+
+
+def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load:
+    """Runs on the worker thread."""
+    outline = store.get_trace_outline(trace_id)
+    if len(outline.spans) <= FULL_TRACE_SPANS:
+        detail = store.get_trace(trace_id)
+        logs: dict[str | None, list[StoredLog]] = {}
+        for record in detail.logs:
+            logs.setdefault(record.span_id, []).append(record)
+        return _Load(outline, {span.span_id: (span, logs.get(span.span_id, [])) for span in detail.spans})
+    ids = {span.span_id for span in outline.spans}
+    if wanted_span_id not in ids:  # the span a waterfall selects first: the first top-level one
+        wanted_span_id = next((span.span_id for span in outline.spans if span.parent_span_id not in ids), None)
+    try:
+        full = {} if wanted_span_id is None else {wanted_span_id: store.get_span(trace_id, wanted_span_id)}
+    except TraceNotFound:  # deleted since the outline was read: it is asked for again when selected
+        full = {}
+    return _Load(outline, full)
 
 
 class OpenTrace(QObject):
-    sig_loaded = Signal(object)  # TraceDetail of the open trace (again, with more spans, as it grows)
+    sig_loaded = Signal(object)  # the open trace's outline TraceDetail (again, with more spans, as it grows)
     sig_closed = Signal()  # nothing is open (deselected, or the trace was deleted)
     sig_failed = Signal(str)
+    sig_span_loaded = Signal(object, object)  # a span of the open trace in full, and its log records
 
     def __init__(self, worker: QueryWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
         self.trace_id: str | None = None
-        self.detail: TraceDetail | None = None
+        self.detail: TraceDetail | None = None  # the outline: no attributes, content or log records
+        self._full: OrderedDict[str, FullSpan] = OrderedDict()
+        self._span_id: str | None = None  # the span last asked for in full
 
     def open(self, trace_id: str | None) -> None:
         if trace_id == self.trace_id:
             return
-        self.trace_id, self.detail = trace_id, None
+        self.trace_id, self.detail, self._span_id = trace_id, None, None
+        self._full.clear()
         if trace_id is None:
             self.worker.ask(lambda store: None, lambda _: None, key="open-trace")  # drops a load in flight
             self.sig_closed.emit()
             return
         self._load()
+
+    def full_span(self, span_id: str) -> FullSpan | None:
+        """The span in full and its log records, if they are here already."""
+        return self._full.get(span_id)
+
+    def open_span(self, span_id: str) -> FullSpan | None:
+        """The span in full now if it is here, else None and `sig_span_loaded` when it has been read."""
+        self._span_id = span_id
+        if (full := self._full.get(span_id)) is not None:
+            self._full.move_to_end(span_id)
+            return full
+        trace_id = self.trace_id
+        if trace_id is not None:
+            self.worker.ask(lambda store: store.get_span(trace_id, span_id),
+                            lambda full: self._span_read(trace_id, full), key="open-span",
+                            on_failed=self.sig_failed.emit)
+        return None
 
     def on_spans_ingested(self, event: IngestEvent) -> None:
         if self.trace_id is None:
@@ -41,11 +103,20 @@ class OpenTrace(QObject):
             self._load()
 
     def _load(self) -> None:
-        trace_id = self.trace_id
-        self.worker.ask(lambda store: store.get_trace(trace_id), lambda detail: self._apply(trace_id, detail),
+        trace_id, wanted = self.trace_id, self._span_id
+        self.worker.ask(lambda store: _load(store, trace_id, wanted), lambda load: self._apply(trace_id, load),
                         key="open-trace", on_failed=self.sig_failed.emit)
 
-    def _apply(self, trace_id: str, detail: TraceDetail) -> None:
+    def _apply(self, trace_id: str, load: _Load) -> None:
         if trace_id == self.trace_id:
-            self.detail = detail
-            self.sig_loaded.emit(detail)
+            self.detail = load.outline
+            self._full = OrderedDict(load.full)  # a reload's spans may have changed, and their logs arrived
+            self.sig_loaded.emit(load.outline)
+
+    def _span_read(self, trace_id: str, full: FullSpan) -> None:
+        if trace_id != self.trace_id:
+            return
+        self._full[full[0].span_id] = full
+        while len(self._full) > KEPT_SPANS:
+            self._full.popitem(last=False)
+        self.sig_span_loaded.emit(*full)

@@ -26,7 +26,7 @@ _EXPORTS = {
     "plain_attributes": "receiver.attributes",
     "plain_value": "receiver.attributes",
     **{name: "receiver.records" for name in (
-        "StoredSpan", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail", "TraceFacets",
+        "StoredSpan", "StoredLog", "StoredResource", "StoredScope", "TraceSummary", "TraceDetail", "TraceFacets",
         "TraceFilter", "TracePage", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
     **{name: "receiver.errors" for name in (
         "ReceiverError", "BadPayload", "UnsupportedMediaType", "PayloadTooLarge", "AtCapacity",
@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
     from receiver.records import (  # noqa: F401
         SPAN_KIND_NAMES,
         STATUS_CODE_NAMES,
+        StoredLog,
         StoredResource,
         StoredScope,
         StoredSpan,

@@ -9,14 +9,22 @@ usually means the trace context was not propagated into the process that made it
 
 Indexes carry a node serial (`internalId`), not a Python pointer: a stale index after a reset
 finds no node and reads as empty instead of touching freed memory.
+
+Built for 10,000-span traces: a reset links every span to its parent in one pass (no per-span
+sorting or signals), the methods a view calls for each row (`index`, `parent`, `rowCount`,
+`hasChildren`, `data`) do one dictionary lookup each, display texts are made when a row is
+first painted, and spans arriving in bulk are inserted as one block of rows per parent. When
+a growth would move many rows (children that arrived before their root), one reset is cheaper
+than the moves; a view keeps its state across it (`WaterfallView` does).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRectF, Qt, Signal
@@ -56,9 +64,17 @@ START_NS_ROLE, END_NS_ROLE, ERROR_ROLE, ORPHAN_ROLE = (SpanRole.START_NS, SpanRo
 
 HEADERS = {SpanColumn.NAME: "Span", SpanColumn.DURATION: "Duration", SpanColumn.TOKENS: "Tokens",
            SpanColumn.COST: "Cost", SpanColumn.TIMELINE: "Timeline"}
-TOOLTIPS = {SpanColumn.TOKENS: "Input / output tokens of model calls",
+TOOLTIPS = {SpanColumn.NAME: "The span's name, and its service where it differs from its parent's. "
+                             "j / k move, h / l collapse and expand, Enter opens the span, Ctrl+F finds",
+            SpanColumn.DURATION: "How long the span took, start to end",
+            SpanColumn.TOKENS: "Input / output tokens of model calls",
             SpanColumn.COST: "USD of the model call at the price of its day",
-            SpanColumn.TIMELINE: "Ctrl+wheel zooms, drag pans, double-click a bar to zoom to its span"}
+            SpanColumn.TIMELINE: "When each span ran, on the trace's clock. Ctrl+wheel or + / - zoom, drag pans, "
+                                 "double-click a bar to zoom to its span, 0 shows the whole trace"}
+# Thresholds of one growth beyond which a reset (the view keeps its state) beats inserting and moving rows:
+# each moved row updates every persistent index a view keeps (one per expanded span).
+REGROW_RESET_SPANS = 2_000
+REGROW_RESET_MOVES = 32
 COLUMN_COUNT = len(SpanColumn)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT_COLUMNS = frozenset({SpanColumn.DURATION, SpanColumn.TOKENS, SpanColumn.COST})
@@ -69,7 +85,7 @@ _FONT, _ALIGNMENT, _FOREGROUND = (int(Qt.ItemDataRole.FontRole), int(Qt.ItemData
 
 
 class _Node:
-    __slots__ = ("span", "serial", "parent", "children", "row", "orphan", "category", "is_error")
+    __slots__ = ("span", "serial", "parent", "children", "row", "orphan", "texts", "_category")
 
     def __init__(self, span: StoredSpan | None, serial: int) -> None:
         self.span = span
@@ -78,12 +94,24 @@ class _Node:
         self.children: list[_Node] = []
         self.row = 0
         self.orphan = False
-        self.set_span(span)
+        self.texts: tuple[str | None, ...] | None = None  # the columns' display texts, made when first shown
+        self._category: str | None = None  # likewise
 
-    def set_span(self, span: StoredSpan | None) -> None:
-        self.span = span
-        self.category = category_of(span.genai) if span is not None else ""
-        self.is_error = span is not None and span.status_code == STATUS_CODE_ERROR
+    def set_span(self, span: StoredSpan) -> None:
+        self.span, self.texts, self._category = span, None, None
+
+    @property
+    def category(self) -> str:
+        if self._category is None:
+            self._category = category_of(self.span.genai) if self.span is not None else ""
+        return self._category
+
+    @property
+    def is_error(self) -> bool:
+        return self.span is not None and self.span.status_code == STATUS_CODE_ERROR
+
+
+_START, _END = attrgetter("start_time_unix_nano"), attrgetter("end_time_unix_nano")
 
 
 def _order(node: _Node) -> tuple[int, str]:
@@ -97,8 +125,8 @@ class SpanTreeModel(QAbstractItemModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._serials = itertools.count(1)
-        self._root = _Node(None, 0)
-        self._by_serial: dict[int, _Node] = {}
+        self._root = _Node(None, 0)  # serial 0: what an invalid index's internalId() is
+        self._by_serial: dict[int, _Node] = {0: self._root}
         self._by_id: dict[str, _Node] = {}
         self._waiting: dict[str, list[_Node]] = {}  # missing parent id -> the orphans that name it
         self._trace_id: str | None = None
@@ -124,7 +152,8 @@ class SpanTreeModel(QAbstractItemModel):
         return len(self._by_id)
 
     def set_trace(self, detail: TraceDetail | None) -> None:
-        """Show `detail`: a reset for another trace, an in-place merge for more of the same one."""
+        """Show `detail`: a reset for another trace, an in-place merge for more of the same one
+        (or, when that would move many rows, a reset of the same trace)."""
         if detail is None or detail.trace_id != self._trace_id or not self._has_all_of(detail):
             self._reset(detail)
         else:
@@ -149,6 +178,13 @@ class SpanTreeModel(QAbstractItemModel):
     def first_span(self, predicate: Callable[[StoredSpan], bool]) -> StoredSpan | None:
         return next((span for span in self.spans_in_tree_order() if predicate(span)), None)
 
+    def in_tree_order(self, span_ids: Iterable[str]) -> list[str]:
+        """Those of `span_ids` that are in the tree, in tree order (depth first, as the rows read)."""
+        wanted = {span_id for span_id in span_ids if span_id in self._by_id}
+        if not wanted:
+            return []
+        return [span.span_id for span in self.spans_in_tree_order() if span.span_id in wanted]
+
     # --- building ---------------------------------------------------------------------
 
     def _has_all_of(self, detail: TraceDetail) -> bool:
@@ -160,36 +196,134 @@ class SpanTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._root.children.clear()
         self._by_serial.clear()
+        self._by_serial[0] = self._root
         self._by_id.clear()
         self._waiting.clear()
         self._trace_id = detail.trace_id if detail is not None else None
-        self._quiet = True
-        try:
-            for span in sorted(detail.spans if detail is not None else (), key=_span_order):
-                if span.span_id not in self._by_id:
-                    self._add(span)
-        finally:
-            self._quiet = False
+        if detail is not None and not self._link_all(detail.spans):
+            self._quiet = True  # a parent cycle: span by span, which keeps cycles flat
+            try:
+                for span in sorted(detail.spans, key=_span_order):
+                    if span.span_id not in self._by_id:
+                        self._add(span)
+            finally:
+                self._quiet = False
         self.endResetModel()
 
+    def _link_all(self, spans: list[StoredSpan]) -> bool:
+        """Build the whole tree in one pass (children appended in start order); False, with
+        nothing built, if parent links form a cycle."""
+        by_id, root, waiting = self._by_id, self._root, self._waiting
+        nodes = []
+        for span in sorted(spans, key=_span_order):  # the store's order already: a linear pass
+            if span.span_id not in by_id:
+                node = by_id[span.span_id] = _Node(span, next(self._serials))
+                nodes.append(node)
+        for node in nodes:
+            parent_id = node.span.parent_span_id
+            parent = by_id.get(parent_id) if parent_id else root
+            if parent is None or parent is node:
+                node.orphan = True
+                waiting.setdefault(parent_id, []).append(node)
+                parent = root
+            node.parent = parent
+            parent.children.append(node)
+        reached, stack = 0, [root]
+        while stack:  # number the rows; a span in a cycle is never reached from the root
+            node = stack.pop()
+            for row, child in enumerate(node.children):
+                child.row = row
+            reached += len(node.children)
+            stack.extend(node.children)
+        if reached != len(nodes):
+            for node in nodes:
+                node.children.clear()
+            root.children.clear()
+            by_id.clear()
+            waiting.clear()
+            return False
+        self._by_serial.update((node.serial, node) for node in nodes)
+        return True
+
     def _grow(self, detail: TraceDetail) -> None:
-        changed: list[_Node] = []
+        changed: list[tuple[_Node, StoredSpan]] = []
         arrived: list[StoredSpan] = []
+        moves = 0
         for span in detail.spans:
             node = self._by_id.get(span.span_id)
             if node is None:
                 arrived.append(span)
+                moves += len(self._waiting.get(span.span_id, ()))  # orphans it adopts
             elif node.span != span:
+                changed.append((node, span))
                 old = node.span
-                node.set_span(span)
-                changed.append(node)
-                if (old.start_time_unix_nano, old.parent_span_id) != (span.start_time_unix_nano, span.parent_span_id):
-                    self._replace(node)
-        for span in sorted(arrived, key=_span_order):
-            if span.span_id not in self._by_id:
-                self._add(span)
-        for node in changed:
+                moves += (old.start_time_unix_nano, old.parent_span_id) != (span.start_time_unix_nano,
+                                                                            span.parent_span_id)
+        if len(arrived) > REGROW_RESET_SPANS or moves > REGROW_RESET_MOVES:
+            self._reset(detail)
+            return
+        for node, span in changed:
+            old = node.span
+            node.set_span(span)
+            for child in node.children:
+                child.texts = None  # the service it is compared with may have changed
+            if (old.start_time_unix_nano, old.parent_span_id) != (span.start_time_unix_nano, span.parent_span_id):
+                self._replace(node)
+        if arrived:
+            self._add_all(sorted(arrived, key=_span_order))
+        for node in self._root.children:
+            node.texts = None  # an orphan's service is compared with the first root's
+        for node, _span in changed:
             self._row_changed(node)
+
+    def _add_all(self, spans: list[StoredSpan]) -> None:
+        """Spans of a growth, in start order: linked among themselves silently, then inserted as
+        one block of rows per run of new siblings; then the orphans they are parents of move."""
+        fresh: list[_Node] = []
+        for span in spans:
+            if span.span_id not in self._by_id:
+                node = _Node(span, next(self._serials))
+                self._by_id[span.span_id] = node
+                self._by_serial[node.serial] = node
+                fresh.append(node)
+        new = set(fresh)
+        blocks: dict[_Node, list[_Node]] = {}
+        for node in fresh:
+            parent = self._parent_for(node)
+            if parent in new:  # inside a new subtree: it comes in with its top span's rows
+                node.parent, node.row = parent, len(parent.children)
+                parent.children.append(node)
+            else:
+                blocks.setdefault(parent, []).append(node)
+        for parent, nodes in blocks.items():
+            self._insert_block(parent, nodes)
+        for node in fresh:
+            for orphan in self._waiting.pop(node.span.span_id, []):
+                if not _is_ancestor(orphan, node):  # a parent cycle (A→B→A) stays flat
+                    self._move(orphan, node)
+                    orphan.orphan = False
+                    orphan.texts = None
+                    self._row_changed(orphan)  # its marker goes, and the service shown may change
+
+    def _insert_block(self, parent: _Node, nodes: list[_Node]) -> None:
+        """Insert new children (in order) where they sort: one beginInsertRows per contiguous run."""
+        children = parent.children
+        parent_index = self._index(parent)
+        first = 0
+        while first < len(nodes):
+            row = bisect.bisect_left(children, _order(nodes[first]), key=_order)
+            end = len(nodes)
+            if row < len(children):  # the run ends where the next existing sibling sorts
+                limit = _order(children[row])
+                end = next((i for i in range(first + 1, len(nodes)) if _order(nodes[i]) >= limit), len(nodes))
+            run = nodes[first:end]
+            self.beginInsertRows(parent_index, row, row + len(run) - 1)
+            children[row:row] = run
+            for node in run:
+                node.parent = parent
+            _renumber(parent, row)
+            self.endInsertRows()
+            first = end
 
     def _add(self, span: StoredSpan) -> None:
         node = _Node(span, next(self._serials))
@@ -247,6 +381,7 @@ class SpanTreeModel(QAbstractItemModel):
         _renumber(old_parent, old_row)
         parent.children.insert(row, node)
         node.parent = parent
+        node.texts = None  # the service it is compared with is another span's now
         _renumber(parent, min(row, old_row) if parent is old_parent else row)
         if not self._quiet:
             self.endMoveRows()
@@ -256,9 +391,8 @@ class SpanTreeModel(QAbstractItemModel):
             self.dataChanged.emit(self._index(node, 0), self._index(node, COLUMN_COUNT - 1))
 
     def _update_range(self) -> None:
-        nodes = self._by_id.values()
-        new = ((min(n.span.start_time_unix_nano for n in nodes), max(n.span.end_time_unix_nano for n in nodes))
-               if nodes else (0, 0))
+        spans = [node.span for node in self._by_id.values()]
+        new = ((min(map(_START, spans)), max(map(_END, spans))) if spans else (0, 0))
         if new != self._range:
             self._range = new
             self.sig_time_range_changed.emit(*new)
@@ -275,32 +409,33 @@ class SpanTreeModel(QAbstractItemModel):
             return None
         return self._by_serial.get(index.internalId())
 
-    def _parent_node(self, parent: AnyIndex) -> _Node | None:
-        return self._root if not parent.isValid() else self._node(parent)
-
     # --- QAbstractItemModel ------------------------------------------------------------
+    # A view calls these for every row it lays out (10,000 of them when a big trace expands):
+    # one dictionary lookup by internalId each (an invalid index's is 0, the root's serial).
 
     def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self._parent_node(parent)
-        if node is None or not 0 <= row < len(node.children) or not 0 <= column < COLUMN_COUNT:
-            return QModelIndex()
-        if parent.isValid() and parent.column() != 0:
+        node = self._by_serial.get(parent.internalId())
+        if node is None or parent.column() > 0 or not 0 <= column < COLUMN_COUNT or not 0 <= row < len(node.children):
             return QModelIndex()
         return self.createIndex(row, column, node.children[row].serial)
 
     def parent(self, child: AnyIndex | None = None) -> Any:
         if child is None:
             return super().parent()  # QObject.parent()
-        node = self._node(child)
-        if node is None or node.parent is None:
+        node = self._by_serial.get(child.internalId())
+        parent = node.parent if node is not None else None
+        if parent is None or parent is self._root:
             return QModelIndex()
-        return self._index(node.parent)
+        return self.createIndex(parent.row, 0, parent.serial)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        node = self._parent_node(parent)
-        return len(node.children) if node is not None else 0
+        node = self._by_serial.get(parent.internalId())
+        return len(node.children) if node is not None and parent.column() <= 0 else 0
+
+    def hasChildren(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        # Qt's own asks rowCount and columnCount: two calls into Python per row instead of one
+        node = self._by_serial.get(parent.internalId())
+        return node is not None and parent.column() <= 0 and bool(node.children)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return COLUMN_COUNT
@@ -319,12 +454,12 @@ class SpanTreeModel(QAbstractItemModel):
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every role of every visible cell on each paint: plain int comparisons, no enum calls.
-        node = self._by_serial.get(index.internalId()) if index.isValid() else None
+        node = self._by_serial.get(index.internalId())
         column = index.column()
         if node is None or node.span is None or not 0 <= column < COLUMN_COUNT:
             return None
         if role == _DISPLAY:
-            return self._display(node, column)
+            return (node.texts or self._texts(node))[column]
         if role >= SPAN_ROLE:
             return _custom_role(node, role)
         if role == _ALIGNMENT:
@@ -343,21 +478,16 @@ class SpanTreeModel(QAbstractItemModel):
             return font
         return None
 
-    def _display(self, node: _Node, column: int) -> str | None:
+    def _texts(self, node: _Node) -> tuple[str | None, ...]:
+        """The row's display texts by column, made once (when the row is first painted)."""
         span = node.span
-        match column:
-            case SpanColumn.NAME:
-                above = self._service_above(node)
-                if span.service_name and above is not None and span.service_name != above:
-                    return f"{span.name} · {span.service_name}"
-                return span.name
-            case SpanColumn.DURATION:
-                return format_duration_ns(span.duration_ns)
-            case SpanColumn.TOKENS:
-                return _tokens(span)
-            case SpanColumn.COST:
-                return _cost(span)
-        return None  # TIMELINE: the delegate paints the bar
+        name = span.name
+        above = self._service_above(node)
+        if span.service_name and above is not None and span.service_name != above:
+            name = f"{span.name} · {span.service_name}"
+        # TIMELINE: no text, the delegate paints the bar
+        node.texts = (name, format_duration_ns(span.duration_ns), _tokens(span), _cost(span), None)
+        return node.texts
 
     def _service_above(self, node: _Node) -> str | None:
         """The service a span's is compared with: its parent's; for an orphan, the first root's
@@ -410,8 +540,7 @@ def _custom_role(node: _Node, role: int) -> Any:
     return None
 
 
-def _span_order(span: StoredSpan) -> tuple[int, str]:
-    return span.start_time_unix_nano, span.span_id
+_span_order = attrgetter("start_time_unix_nano", "span_id")  # (start, id): a C-level sort key
 
 
 def _renumber(parent: _Node, first: int) -> None:

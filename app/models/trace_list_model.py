@@ -46,8 +46,13 @@ HEADERS = {Column.TIME: "Time", Column.ROOT: "Root span", Column.SERVICE: "Servi
            Column.MODELS: "Models", Column.SESSION: "Session"}
 TOOLTIPS = {Column.TIME: "When the trace started (local time)",
             Column.ROOT: "The root span's name (the earliest span while the root has not arrived)",
+            Column.SERVICE: "The service (service.name) that sent the root span",
+            Column.DURATION: "From the trace's first span start to its last span end",
+            Column.SPANS: "How many spans of the trace have arrived",
+            Column.ERRORS: "Spans whose status is error",
             Column.TOKENS: "Input / output tokens over the trace's model calls, duplicates counted once",
             Column.COST: "USD over the trace's priced model calls; +? marks traces with calls of no known price",
+            Column.MODELS: "The models the trace's model calls used",
             Column.SESSION: "The conversation or session id of the root-most span that has one"}
 _RIGHT = {Column.DURATION, Column.SPANS, Column.ERRORS, Column.TOKENS, Column.COST}
 
@@ -145,7 +150,7 @@ class TraceListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return TOOLTIPS.get(Column(section))
+            return TOOLTIPS[Column(section)]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

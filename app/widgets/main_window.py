@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -27,17 +27,32 @@ from app.open_trace import OpenTrace
 from app.paths import resource_path
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
+from app.shortcuts import (
+    COPY_SPAN_ID,
+    FOCUS_FILTER,
+    FOLLOW_LATEST,
+    LEAVE_FILTER,
+    QUIT,
+    SHOW_SHORTCUTS,
+    TypedKeyShortcut,
+    key_sequences,
+    typed_texts,
+    widget_action,
+)
 from app.trace_list_controller import TraceListController
 from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
+from app.widgets.find_bar import FindBar, TraceFinder
 from app.widgets.inspector import InspectorPanel
 from app.widgets.ports_dialog import PortsDialog
+from app.widgets.shortcut_sheet import ShortcutSheet
 from app.widgets.status_bar import ReceiverStatusBar
 from app.widgets.trace_header import TraceHeader
 from app.widgets.trace_list_view import TraceListView
 from app.widgets.waterfall import WaterfallView
 from app.workers import QueryWorker
 from receiver import StoredSpan, TraceDetail
+from receiver.records import StoredLog
 
 __all__ = ["MainWindow"]
 
@@ -87,7 +102,10 @@ class MainWindow(QMainWindow):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(0)
         top_layout.addWidget(self.trace_header)
+        self.find_bar = FindBar()  # Ctrl+F: find in the open trace (hidden until then)
+        top_layout.addWidget(self.find_bar)
         top_layout.addWidget(self.waterfall)
+        self.finder = TraceFinder(worker, self.find_bar, self.waterfall, self)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         self.right_splitter.addWidget(top_right)
         self.right_splitter.addWidget(self.inspector)
@@ -103,6 +121,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         self._make_actions()
+        self._make_key_bindings()
         self._wire()
         self._restore()
         self.status.refresh()
@@ -112,6 +131,15 @@ class MainWindow(QMainWindow):
         self.trace_list.setFocus()
 
     # --- what menus, shortcuts and tests call --------------------------------------------
+
+    def show_shortcuts(self) -> None:
+        """Show the shortcut sheet, or close it if it shows."""
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(parent=self)
+        if self.shortcut_sheet.isVisible():
+            self.shortcut_sheet.reject()
+        else:
+            self.shortcut_sheet.open()
 
     def show_view(self, name: str) -> None:
         if name not in VIEWS:
@@ -178,15 +206,17 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         self.follow_action = QAction(icon("follow"), "Follow latest", self, checkable=True)
         self.follow_action.setToolTip("Open each new trace as it arrives (for re-running an agent)")
-        self.follow_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.follow_action.setShortcuts(key_sequences(FOLLOW_LATEST))
         self.demo_action = QAction(icon("demo"), "Load demo traces", self)
         self.demo_action.setToolTip("Send demo agent runs to this receiver over OTLP")
         self.delete_action = QAction(icon("delete"), "Delete trace", self)
         self.delete_action.setToolTip("Delete the selected traces (Del)")
         self.clear_action = QAction(icon("clear"), "Clear all data…", self)
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
-        self.focus_filter_action = QAction("Filter traces", self, shortcut=QKeySequence("Ctrl+L"))
-        self.quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.focus_filter_action = QAction("Filter traces", self)
+        self.focus_filter_action.setShortcuts(key_sequences(FOCUS_FILTER))
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcuts(key_sequences(QUIT))
         self.addAction(self.focus_filter_action)
 
         toolbar = QToolBar("Main", movable=False, objectName="main_toolbar")
@@ -203,7 +233,25 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.follow_action, self.focus_filter_action])
         receiver_menu = self.menuBar().addMenu("&Receiver")
         receiver_menu.addAction(self.ports_action)
+        self.shortcuts_action = QAction("Keyboard shortcuts", self)
+        self.shortcuts_action.setShortcuts(key_sequences(SHOW_SHORTCUTS))  # F1 (? is matched as typed)
+        self.addAction(self.shortcuts_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         self._view_group = QActionGroup(self)  # the pages later issues add join this group
+
+    def _make_key_bindings(self) -> None:
+        """The keys of app.shortcuts that belong to the window, or to a pane the window composes."""
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self._enter_pending: str | None = None  # Enter on a trace still loading: focus its waterfall when shown
+        self.sheet_key = TypedKeyShortcut(typed_texts(SHOW_SHORTCUTS), self)
+        self.sheet_key.sig_typed.connect(self.show_shortcuts)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.leave_filter_action = widget_action(self.filter_bar.text_edit, LEAVE_FILTER,
+                                                 lambda: self.trace_list.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        self.copy_span_id_action = widget_action(self.waterfall.tree, COPY_SPAN_ID, self._copy_span_id, "Copy span ID")
+        self.trace_list.sig_open_requested.connect(self._go_into_trace)
+        self.sig_trace_shown.connect(self._trace_shown_for_enter)
 
     def _wire(self) -> None:
         self.bridge.sig_spans_ingested.connect(self.list_controller.on_spans_ingested)
@@ -220,6 +268,8 @@ class MainWindow(QMainWindow):
         self.open_trace.sig_closed.connect(self._trace_closed)
         self.open_trace.sig_failed.connect(self._show_failure)
         self.waterfall.sig_span_selected.connect(self._span_selected)
+        self.open_trace.sig_span_loaded.connect(self._span_loaded)
+        self.waterfall.sig_span_opened.connect(self._inspect_span)
         self.empty_state.sig_demo_requested.connect(self.load_demo)
         self.demo_action.triggered.connect(self.load_demo)
         self.sig_demo_finished.connect(self._demo_finished)
@@ -316,17 +366,52 @@ class MainWindow(QMainWindow):
                 self.waterfall.select_span(root.span_id)
         else:
             self._span_selected(self.waterfall.selected_span())  # its logs may have arrived
+        self.finder.set_trace(detail.trace_id)  # an open find bar searches this trace (again)
         self.sig_trace_shown.emit(detail.trace_id)
 
     def _trace_closed(self) -> None:
         self._shown_trace_id = None
         self.waterfall.set_trace(None)
+        self.finder.set_trace(None)
         self.inspector.show_span(None, [])
         self.trace_header.show_trace(None)
 
     def _span_selected(self, span: StoredSpan | None) -> None:
-        detail = self.open_trace.detail
-        self.inspector.show_span(span, detail.logs if detail else [])
+        """The waterfall holds outlines: the inspector shows the span in full, at once if it is
+        here already, else when the worker has read it (`_span_loaded`)."""
+        full = self.open_trace.open_span(span.span_id) if span is not None else None
+        if span is None or full is not None:
+            self.inspector.show_span(*(full or (None, [])))
+
+    def _span_loaded(self, span: StoredSpan, logs: list[StoredLog]) -> None:
+        selected = self.waterfall.selected_span()
+        if selected is not None and selected.span_id == span.span_id:
+            self.inspector.show_span(span, logs)
+
+    def _inspect_span(self, _span: StoredSpan) -> None:
+        """Enter on a span: the keyboard goes into the inspector's current tab."""
+        page = self.inspector.currentWidget()
+        target = next((w for w in page.findChildren(QWidget)
+                       if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus), None)
+        (target or self.inspector.tabBar()).setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _go_into_trace(self, trace_id: str) -> None:
+        """Enter on a trace: selecting opened it already, so the keyboard moves into its waterfall."""
+        if self.waterfall.model.trace_id == trace_id and self.waterfall.tree.isVisible():
+            self._enter_pending = None
+            self.waterfall.tree.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        else:
+            self._enter_pending = trace_id
+
+    def _trace_shown_for_enter(self, trace_id: str) -> None:
+        pending, self._enter_pending = self._enter_pending, None  # once: a later refresh must not take the focus
+        if trace_id == pending:
+            self._go_into_trace(trace_id)
+
+    def _copy_span_id(self) -> None:
+        span = self.waterfall.selected_span()
+        if span is not None:
+            QGuiApplication.clipboard().setText(span.span_id)
 
     def _demo_finished(self, problem: str) -> None:
         self.demo_action.setEnabled(self.host.receiver is not None)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QMenu, QTableView, QWidget
 
 from app.models.trace_list_model import TRACE_ROLE, Column, TraceListModel
+from app.shortcuts import NEXT_TRACE, OPEN_TRACE, PREVIOUS_TRACE, widget_action
 
 __all__ = ["TraceListView"]
 
@@ -22,6 +23,7 @@ _WIDTHS = {Column.TIME: 96, Column.ROOT: 180, Column.SERVICE: 105, Column.DURATI
 class TraceListView(QTableView):
     sig_trace_selected = Signal(object)  # trace id (str) or None
     sig_delete_requested = Signal(list)  # trace ids
+    sig_open_requested = Signal(str)  # Enter on a trace: the window takes the keyboard into it
 
     def __init__(self, model: TraceListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +61,10 @@ class TraceListView(QTableView):
                                       shortcutContext=Qt.ShortcutContext.WidgetShortcut)
         self.copy_id_action.triggered.connect(self._copy_ids)
         self.addActions([self.copy_id_action, self.delete_action])
+        self.next_action = widget_action(self, NEXT_TRACE, lambda: self._step(QAbstractItemView.CursorAction.MoveDown))
+        self.previous_action = widget_action(self, PREVIOUS_TRACE,
+                                             lambda: self._step(QAbstractItemView.CursorAction.MoveUp))
+        self.open_action = widget_action(self, OPEN_TRACE, self._request_open)
         self.customContextMenuRequested.connect(self._context_menu)
 
         self.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -88,6 +94,14 @@ class TraceListView(QTableView):
     def set_placeholder(self, text: str) -> None:
         self._placeholder.setText(text)
 
+    def moveCursor(self, action: QAbstractItemView.CursorAction,  # noqa: N802 - Qt override
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        """Home and End go to the first and last trace (a table's go to the first and last column,
+        which moves nothing a user can see in a list of whole rows)."""
+        if action in (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd):
+            modifiers |= Qt.KeyboardModifier.ControlModifier
+        return super().moveCursor(action, modifiers)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._placeholder.setGeometry(self.viewport().rect())
@@ -112,6 +126,22 @@ class TraceListView(QTableView):
 
     def _update_placeholder(self) -> None:
         self._placeholder.setVisible(self.model().rowCount() == 0)
+
+    def _step(self, direction: QAbstractItemView.CursorAction) -> None:
+        """j and k: what Down and Up do (one row, the selection follows; none current: the first)."""
+        if self.model().rowCount() == 0:
+            return
+        index = self.moveCursor(direction, Qt.KeyboardModifier.NoModifier) if self.currentIndex().isValid() \
+            else self.model().index(0, Column.ROOT)
+        if index.isValid():
+            self.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self.scrollTo(index)
+
+    def _request_open(self) -> None:
+        trace_id = self.current_trace_id()
+        if trace_id is not None:
+            self.sig_open_requested.emit(trace_id)
 
     def _request_delete(self) -> None:
         ids = self.selected_trace_ids()

@@ -2,7 +2,11 @@
 duration, tokens and cost columns and a time bar per span on a shared, zoomable time axis.
 
 The tree view has uniform row heights and the bar is painted by a delegate, so Qt lays out
-and paints only the visible rows: that is what lets a 10,000-span trace scroll.
+and paints only the visible rows: that is what lets a 10,000-span trace scroll. Expanding and
+collapsing a subtree is the view's alone: the model is never rebuilt for it.
+
+Keys: Up / Down and j / k move, Left / h collapses (or goes to the parent), Right / l expands
+(or goes to the first child), Enter opens the span (`sig_span_opened`: the inspector takes it).
 
 Zoom and pan: Ctrl+wheel over the rows (or a plain wheel over the axis) zooms around the
 cursor, dragging the timeline pans a zoomed window, `+` / `-` / `0` zoom in, out and back
@@ -12,8 +16,8 @@ shows the whole trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QWheelEvent
@@ -34,7 +38,7 @@ from app.formatting import format_duration_ns
 from app.models.span_tree_model import SpanColumn, SpanTreeModel
 from app.span_category import CATEGORIES, CATEGORY_COLOURS, ERROR_COLOUR
 from app.widgets.time_axis import ZOOM_STEP, TimeAxisHeader, TimeWindow, format_offset, tick_step
-from app.widgets.waterfall_delegate import TimelineDelegate
+from app.widgets.waterfall_delegate import RowDelegate, TimelineDelegate
 from receiver import TraceDetail
 from receiver.records import StoredSpan
 
@@ -52,8 +56,21 @@ class _Drag:
     moved: bool = False
 
 
+@dataclass
+class _ViewState:
+    """What a reset of the same trace (many spans at once) must not lose."""
+
+    current: str | None
+    top: str | None  # the span in the first visible row
+    collapsed: list[str] = field(default_factory=list)
+
+
+_NO_MODIFIERS = Qt.KeyboardModifier.NoModifier | Qt.KeyboardModifier.KeypadModifier
+
+
 class WaterfallView(QWidget):
     sig_span_selected = Signal(object)  # the current StoredSpan, or None
+    sig_span_opened = Signal(object)  # Enter on a span: the StoredSpan to inspect
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,10 +78,15 @@ class WaterfallView(QWidget):
         self.time_window = TimeWindow(self)
         self._selected_id: str | None = None
         self._drag: _Drag | None = None
+        self._same_trace = False  # set_trace is handing the model more of the trace it shows
+        self._kept: _ViewState | None = None  # across a reset of the same trace
+        self._matches: frozenset[str] = frozenset()  # find-in-trace: highlighted by the delegates
 
         self.tree = QTreeView()
         self._header = TimeAxisHeader(self.time_window, SpanColumn.TIMELINE, self.tree)
         self.tree.setHeader(self._header)
+        # before the view's own connection, which forgets its rows: the state is read from them
+        self.model.modelAboutToBeReset.connect(self._on_model_about_to_reset)
         self.tree.setModel(self.model)
         self.tree.setUniformRowHeights(True)  # constant-time layout: only visible rows are touched
         self.tree.setAlternatingRowColors(True)
@@ -74,7 +96,9 @@ class WaterfallView(QWidget):
         self.tree.setAnimated(False)
         self.tree.setIndentation(16)
         self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.tree.setItemDelegateForColumn(SpanColumn.TIMELINE, TimelineDelegate(self.time_window, self.tree))
+        self.tree.setItemDelegate(RowDelegate(self._is_match, self.tree))
+        self.tree.setItemDelegateForColumn(SpanColumn.TIMELINE,
+                                           TimelineDelegate(self.time_window, self._is_match, self.tree))
         self._size_columns()
 
         self._placeholder = QLabel("Select a trace")
@@ -119,7 +143,11 @@ class WaterfallView(QWidget):
 
     def set_trace(self, detail: TraceDetail | None) -> None:
         """Show a trace (None: nothing). More spans of the trace shown keep expansion, selection and zoom."""
-        self.model.set_trace(detail)
+        self._same_trace = detail is not None and detail.trace_id == self.model.trace_id
+        try:
+            self.model.set_trace(detail)
+        finally:
+            self._same_trace = False
         self._stack.setCurrentWidget(self.tree if detail is not None else self._placeholder)
         self._footer.setVisible(detail is not None)
 
@@ -131,8 +159,12 @@ class WaterfallView(QWidget):
         while parent.isValid():
             self.tree.expand(parent)
             parent = parent.parent()
+        # a row off screen comes to the middle, with what is around it; one on screen stays put
+        row = self.tree.visualRect(index.siblingAtColumn(SpanColumn.DURATION))
+        on_screen = self.tree.viewport().rect().contains(row)
         self.tree.setCurrentIndex(index)
-        self.tree.scrollTo(index)
+        self.tree.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible if on_screen
+                           else QAbstractItemView.ScrollHint.PositionAtCenter)
         return True
 
     def selected_span(self) -> StoredSpan | None:
@@ -141,6 +173,21 @@ class WaterfallView(QWidget):
     def first_span(self, predicate: Callable[[StoredSpan], bool]) -> StoredSpan | None:
         """The first span in tree order for which `predicate` holds."""
         return self.model.first_span(predicate)
+
+    def set_matches(self, span_ids: Iterable[str]) -> None:
+        """Highlight these spans' rows (find in trace); an empty list clears the highlight. Like the
+        selection, a highlight is the view's: it outlives more spans arriving, not another trace."""
+        self._matches = frozenset(span_ids)
+        self.tree.viewport().update()
+
+    def match_ids(self) -> frozenset[str]:
+        return self._matches
+
+    def _is_match(self, index: QModelIndex) -> bool:
+        if not self._matches:
+            return False
+        span = self.model.span_at(index)
+        return span is not None and span.span_id in self._matches
 
     @property
     def view_start_ns(self) -> int:
@@ -178,21 +225,56 @@ class WaterfallView(QWidget):
             width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(title)) + 24
             self.tree.setColumnWidth(column, width)
 
+    def _on_model_about_to_reset(self) -> None:
+        self._kept = self._view_state() if self._same_trace else None
+
     def _on_model_reset(self) -> None:
-        self.time_window.reset()
         self.tree.expandAll()
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            self._restore_view_state(kept)
+            return
+        self.time_window.reset()
+        self._matches = frozenset()
         if self._selected_id is not None:
             self._selected_id = None
             self.sig_span_selected.emit(None)
 
+    def _view_state(self) -> _ViewState:
+        tree, model = self.tree, self.model
+        top = model.span_at(tree.indexAt(QPoint(0, 0)))
+        collapsed = []
+        for span in model.spans_in_tree_order():
+            index = model.index_of(span.span_id)
+            if model.hasChildren(index) and not tree.isExpanded(index):
+                collapsed.append(span.span_id)
+        return _ViewState(self._selected_id, top.span_id if top is not None else None, collapsed)
+
+    def _restore_view_state(self, kept: _ViewState) -> None:
+        """After a reset of the same trace: the user's collapses, current span and scroll (zoom was never reset)."""
+        for span_id in kept.collapsed:
+            self.tree.collapse(self.model.index_of(span_id))
+        if kept.current is not None and (current := self.model.index_of(kept.current)).isValid():
+            self._selected_id = kept.current  # the same span: no selection signal
+            self.tree.setCurrentIndex(current)
+        elif self._selected_id is not None:
+            self._selected_id = None
+            self.sig_span_selected.emit(None)
+        if kept.top is not None:
+            self.tree.scrollTo(self.model.index_of(kept.top), QAbstractItemView.ScrollHint.PositionAtTop)
+
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        """Arriving spans open, so their children show as they come; collapsed parents stay collapsed."""
+        """Arriving spans open (a row that comes with its subtree, all of it), so their children
+        show as they come; collapsed parents stay collapsed."""
         for row in range(first, last + 1):
-            self.tree.expand(self.model.index(row, 0, parent))
+            self.tree.expandRecursively(self.model.index(row, 0, parent))
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         span = self.model.span_at(current)
-        self._selected_id = span.span_id if span is not None else None
+        span_id = span.span_id if span is not None else None
+        if span_id is not None and span_id == self._selected_id:
+            return  # the same span again (a view state restored after a reset)
+        self._selected_id = span_id
         self.sig_span_selected.emit(span)
 
     # --- zoom and pan -------------------------------------------------------------------
@@ -241,7 +323,17 @@ class WaterfallView(QWidget):
 
     def _on_key(self, event: QKeyEvent) -> bool:
         key, text = event.key(), event.text()
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal) or text in ("+", "="):
+        plain = not event.modifiers() & ~_NO_MODIFIERS
+        if plain and key in (Qt.Key.Key_J, Qt.Key.Key_K):
+            self._step(down=key == Qt.Key.Key_J)
+        elif plain and key in (Qt.Key.Key_H, Qt.Key.Key_Left):
+            self._collapse_or_go_up()
+        elif plain and key in (Qt.Key.Key_L, Qt.Key.Key_Right):
+            self._expand_or_go_down()
+        elif plain and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if (span := self.selected_span()) is not None:
+                self.sig_span_opened.emit(span)
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal) or text in ("+", "="):
             self.time_window.zoom_by(KEY_ZOOM_STEP)
         elif key == Qt.Key.Key_Minus or text == "-":
             self.time_window.zoom_by(1 / KEY_ZOOM_STEP)
@@ -249,7 +341,41 @@ class WaterfallView(QWidget):
             self.time_window.reset()
         else:
             return False
-        return True  # the tree would expand and collapse on + and -
+        return True  # the tree would expand and collapse on + and -, and type-ahead search on letters
+
+    # --- moving through the tree ------------------------------------------------------
+
+    def _current_row(self) -> QModelIndex:
+        current = self.tree.currentIndex()
+        return current.siblingAtColumn(0) if current.isValid() else current
+
+    def _go_to(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.tree.setCurrentIndex(index)
+            self.tree.scrollTo(index)
+
+    def _step(self, down: bool) -> None:
+        current = self._current_row()
+        if not current.isValid():
+            self._go_to(self.model.index(0, 0))
+        else:
+            self._go_to(self.tree.indexBelow(current) if down else self.tree.indexAbove(current))
+
+    def _collapse_or_go_up(self) -> None:
+        current = self._current_row()
+        if current.isValid() and self.model.hasChildren(current) and self.tree.isExpanded(current):
+            self.tree.collapse(current)
+        elif current.isValid():
+            self._go_to(current.parent())
+
+    def _expand_or_go_down(self) -> None:
+        current = self._current_row()
+        if not current.isValid() or not self.model.hasChildren(current):
+            return
+        if self.tree.isExpanded(current):
+            self._go_to(self.model.index(0, 0, current))
+        else:
+            self.tree.expand(current)
 
     def _on_wheel(self, event: QWheelEvent) -> bool:
         x = event.position().x()

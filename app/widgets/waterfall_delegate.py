@@ -1,13 +1,17 @@
-"""`TimelineDelegate`: paints one span's bar in the waterfall's timeline column.
+"""The waterfall's delegates: `TimelineDelegate` paints one span's bar in the timeline column,
+`RowDelegate` the text columns; both give find-in-trace matches a highlighter's background.
 
-Painting reads only the row's roles and the shared `TimeWindow`, so the tree view's
-painting of visible rows only is all the scaling a 10,000-span trace needs.
+Painting reads only the row's roles, the shared `TimeWindow` and the view's matches, so the
+tree view's painting of visible rows only is all the scaling a 10,000-span trace needs (and
+highlighting thousands of matches is one repaint, not a signal per row).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.formatting import format_duration_ns
@@ -15,21 +19,37 @@ from app.models.span_tree_model import CATEGORY_ROLE, END_NS_ROLE, ERROR_ROLE, S
 from app.span_category import CATEGORY_COLOURS, ERROR_COLOUR, OTHER
 from app.widgets.time_axis import TimeWindow, tick_offsets, tick_step, timeline_area
 
-__all__ = ["MIN_BAR_PX", "TimelineDelegate", "bar_colour"]
+__all__ = ["MATCH_COLOUR", "MIN_BAR_PX", "RowDelegate", "TimelineDelegate", "bar_colour"]
 
 MIN_BAR_PX = 2.0  # an instant span still shows
 BAR_HEIGHT = 0.58  # of the row
 TEXT_GAP_PX = 5
 _OFFSCREEN_PX = 50  # how far past the cell a clipped bar is drawn (keeps coordinates small when zoomed)
+MATCH_COLOUR = QColor(250, 204, 21, 70)  # a translucent amber: a highlighter's mark on light and dark bases
+IsMatch = Callable[[QModelIndex | QPersistentModelIndex], bool]
 
 
 def bar_colour(category: str, is_error: bool) -> QColor:
     return QColor(ERROR_COLOUR if is_error else CATEGORY_COLOURS.get(category, CATEGORY_COLOURS[OTHER]))
 
 
-class TimelineDelegate(QStyledItemDelegate):
-    def __init__(self, window: TimeWindow, parent=None) -> None:
+class RowDelegate(QStyledItemDelegate):
+    """A row's cells as usual, on a highlighter's background where `is_match` says so."""
+
+    def __init__(self, is_match: IsMatch, parent=None) -> None:
         super().__init__(parent)
+        self._is_match = is_match
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802 - Qt override
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        if self._is_match(index):
+            option.backgroundBrush = QBrush(MATCH_COLOUR)
+
+
+class TimelineDelegate(RowDelegate):
+    def __init__(self, window: TimeWindow, is_match: IsMatch, parent=None) -> None:
+        super().__init__(is_match, parent)
         self._window = window
         self._ticks: tuple[tuple, list[float]] = ((), [])
 

@@ -7,6 +7,7 @@ they take no write lock and a running writer commits while they read.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import threading
@@ -184,6 +185,58 @@ class TraceStore:
         logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
         logs.sort(key=lambda r: r.time_or_observed_unix_nano)
         return TraceDetail(trace_id, attach_log_content([with_content(s) for s in spans], logs), logs)
+
+    # --- one open trace at any size: its outline, one span in full, find in it -----------
+    # A 10,000-span trace's full detail takes seconds to parse; what its waterfall needs is
+    # a fraction of that, and the content only for the span being looked at.
+
+    def get_trace_outline(self, trace_id: str) -> TraceDetail:
+        """The trace's spans in start order as an *outline*: every span's ids, name, kind,
+        times, status, service and the GenAI fields a waterfall shows (`OUTLINE_GENAI_FIELDS`),
+        read from their columns with no JSON parsed. Everything else is empty or zero:
+        attributes, events, links, trace state, flags, dropped counts, resource, scope, content;
+        and there are no log records. `get_span` gives one span in full. `TraceNotFound` if the
+        trace has neither spans nor log records."""
+        trace_id = trace_id.lower()
+        with _collector_paused():
+            with self._read() as conn:
+                rows = conn.execute(_OUTLINE_QUERY, [trace_id]).fetchall()
+                if not rows and conn.execute(_HAS_LOGS, [trace_id]).fetchone() is None:
+                    raise TraceNotFound(f"no trace {trace_id}")
+            return TraceDetail(trace_id, [_outline_span(row) for row in rows], [])
+
+    def get_span(self, trace_id: str, span_id: str) -> tuple[StoredSpan, list[StoredLog]]:
+        """One span exactly as `get_trace` gives it (content from its attributes and from its log
+        records), and its log records in time order; `TraceNotFound` if it is not stored."""
+        trace_id, span_id = trace_id.lower(), span_id.lower()
+        with self._read() as conn:  # one snapshot
+            row = conn.execute(_ONE_SPAN_QUERY, [trace_id, span_id]).fetchone()
+            if row is None:
+                raise TraceNotFound(f"no span {span_id} in trace {trace_id}")
+            span = _stored_span(row)
+            log_rows = conn.execute(_SPAN_LOG_QUERY, [trace_id, span_id]).fetchall()
+            response_id = span.genai.get("response_id")
+            orphan_rows = conn.execute(_ORPHAN_LOG_QUERY, [json.dumps([response_id])]).fetchall() \
+                if response_id else []
+        from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
+
+        logs = [_stored_log(row) for row in log_rows]
+        logs += adopt_orphan_logs([span], [_stored_log(row) for row in orphan_rows])
+        logs.sort(key=lambda r: r.time_or_observed_unix_nano)
+        return attach_log_content([with_content(span)], logs)[0], logs
+
+    def find_in_trace(self, trace_id: str, text: str) -> list[str]:
+        """Ids of the trace's spans (in start order) whose name, status message, string attribute
+        values (message text travels in them), events, or log records contain `text`,
+        case-insensitively (ASCII), as the trace list's free text matches. One query."""
+        if not text:
+            return []
+        # The raw JSON holds every such value with only `"`, `\` and control characters escaped:
+        # without those in `text`, a cheap scan of it rules out most spans before json_tree runs.
+        quick = not any(ch in '"\\' or not ch.isprintable() for ch in text)
+        with self._read() as conn:
+            rows = conn.execute(_FIND_QUERY, {"trace_id": trace_id.lower(), "text": text, "quick": quick}).fetchall()
+        return [span_id for (span_id,) in rows]
 
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
                       limit: int = 10_000) -> list[StoredMetricPoint]:
@@ -363,3 +416,58 @@ def _stored_span(row: tuple) -> StoredSpan:
         dropped_links_count=dropped_links, service_name=service, resource=resource, scope=scope,
         genai=genai,
     )
+
+
+# --- the open trace at any size (get_trace_outline, get_span, find_in_trace) ------------
+
+# What a waterfall shows of a span's canonical GenAI fields; an outline's `genai` holds these only.
+OUTLINE_GENAI_FIELDS = ("operation", "request_model", "response_model", "input_tokens", "output_tokens", "cost_usd",
+                        "duplicate_of", "error_type")
+_OUTLINE_QUERY = (
+    "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_unix_nano, end_time_unix_nano, status_code, "
+    f"status_message, service_name, {', '.join(OUTLINE_GENAI_FIELDS)} "
+    "FROM spans WHERE trace_id = ? ORDER BY start_time_unix_nano, span_id")
+_HAS_LOGS = "SELECT 1 FROM logs WHERE trace_id = ? LIMIT 1"
+_ONE_SPAN_QUERY = _SPAN_QUERY.replace("WHERE s.trace_id = ?", "WHERE s.trace_id = ? AND s.span_id = ?")
+_SPAN_LOG_QUERY = _LOG_QUERY.replace("WHERE l.trace_id = ?", "WHERE l.trace_id = ? AND l.span_id = ?")
+_NO_RESOURCE = StoredResource({})  # shared by every outline span: frozen, and never filled
+_NO_SCOPE = StoredScope("", "")
+
+# A string value of a JSON column contains :text (json_tree's 'text' leaves: not keys, not
+# punctuation); with :quick, a scan of the raw JSON first rules the row out cheaply.
+_JSON_HAS = ("((NOT :quick OR instr(lower({0}), lower(:text)) > 0) AND EXISTS (SELECT 1 FROM json_tree({0}) "
+             "WHERE type = 'text' AND instr(lower(value), lower(:text)) > 0))")
+_LOG_HAS = f"({_JSON_HAS.format('l.body')} OR {_JSON_HAS.format('l.attributes')})"
+_FIND_QUERY = f"""
+SELECT s.span_id FROM spans AS s
+WHERE s.trace_id = :trace_id AND (
+    instr(lower(s.name), lower(:text)) > 0
+    OR instr(lower(s.status_message), lower(:text)) > 0
+    OR {_JSON_HAS.format('s.attributes')}
+    OR {_JSON_HAS.format('s.events')}
+    OR s.span_id IN (SELECT l.span_id FROM logs AS l WHERE l.trace_id = :trace_id AND l.span_id IS NOT NULL
+                     AND {_LOG_HAS})
+    OR (s.response_id IS NOT NULL AND s.duplicate_of IS NULL AND EXISTS (
+        SELECT 1 FROM logs AS l WHERE l.trace_id IS NULL AND l.response_id = s.response_id
+        AND l.service_name IS s.service_name AND {_LOG_HAS})))
+ORDER BY s.start_time_unix_nano, s.span_id
+"""
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while tens of thousands of records are made: they are not
+    garbage, and in an app's large heap the collections it would trigger cost a third of the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _outline_span(row: tuple) -> StoredSpan:
+    # positional, and only the columns a waterfall shows: 10,000 of these are built per load
+    return StoredSpan(*row[:9], "", 0, {}, [], [], 0, 0, 0, row[9], _NO_RESOURCE, _NO_SCOPE,
+                      dict(zip(OUTLINE_GENAI_FIELDS, row[10:], strict=True)))

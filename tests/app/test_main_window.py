@@ -1,11 +1,10 @@
 """The main window end to end, offscreen: a real receiver in the process on port 0, real
 OpenTelemetry SDK exporters sending to it, the real query worker, and a store that raises if
-the GUI thread ever queries it."""
+the GUI thread ever queries it (the `make_window` and `window` fixtures of tests/app/conftest.py)."""
 
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -18,47 +17,11 @@ from PySide6.QtCore import Qt
 
 from app.list_filter import ListFilter
 from app.models.trace_list_model import Column
-from app.receiver_host import ReceiverHost
-from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
 from app.widgets.ports_dialog import PortsDialog
-from app.workers import QueryWorker
 from receiver import ReceiverConfig
 
 WAIT_MS = 10_000
-
-
-@pytest.fixture
-def settings_path(tmp_path):
-    return tmp_path / "settings.ini"
-
-
-@pytest.fixture
-def make_window(qtbot, db_path, settings_path):
-    made = []
-
-    def make(config: ReceiverConfig | None = None, *, show: bool = True) -> MainWindow:
-        host = ReceiverHost(config or ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0))
-        host.start()
-        worker = QueryWorker(host.config.db_path)
-        worker.store.forbid_queries_on(threading.get_ident())  # the GUI thread must never query
-        window = MainWindow(host, worker, AppSettings(settings_path))
-        qtbot.addWidget(window)
-        if show:
-            window.show()  # shortcuts and focus work only in a shown window (offscreen shows nothing)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.close()
-        assert window.worker.shutdown()
-        window.host.stop()
-
-
-@pytest.fixture
-def window(make_window) -> MainWindow:
-    return make_window()
 
 
 def _tracer(service: str):

@@ -1,11 +1,13 @@
 """SpanTreeModel over the demo's stored traces: the tree a developer expects (children in start
 order), tokens and cost on model calls only, errors and missing parents flagged, and a trace
-that is still arriving merged in place (inserts and moves, never a reset) so a view keeps its
-state. Qt's model tester watches every change."""
+that is still arriving merged in place (blocks of inserts and moves; a reset only when that
+would move many rows) so a view keeps its state; tree order for find; 10,000 spans at once.
+Qt's model tester watches every change."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QImage
@@ -15,6 +17,7 @@ from app.models.span_tree_model import (
     END_NS_ROLE,
     ERROR_ROLE,
     ORPHAN_ROLE,
+    REGROW_RESET_MOVES,
     SPAN_ROLE,
     START_NS_ROLE,
     SpanColumn,
@@ -22,7 +25,7 @@ from app.models.span_tree_model import (
 )
 from app.span_category import ERROR_COLOUR
 from receiver import TraceDetail
-from receiver.records import StoredSpan
+from receiver.records import StoredResource, StoredScope, StoredSpan
 
 
 def _by_name(detail: TraceDetail, fragment: str) -> StoredSpan:
@@ -162,7 +165,8 @@ def test_more_spans_of_the_same_trace_are_inserted_without_a_reset(qtbot, qtmode
     model.rowsInserted.connect(lambda parent, first, last: inserted.append(last - first + 1))
     model.set_trace(first_turn)
 
-    assert resets == [] and sum(inserted) == 4
+    # one block per run of new siblings; the sub-agent's chat comes in with the sub-agent's row
+    assert resets == [] and inserted == [1, 2]
     assert tool.isValid() and model.data(tool, SPAN_ROLE).span_id == ordered[2].span_id
     whole = SpanTreeModel()
     whole.set_trace(first_turn)
@@ -258,3 +262,80 @@ def test_a_span_resent_with_another_start_moves_to_where_it_now_sorts(qtmodeltes
     assert _children(model, model.index(0, 0))[:3] == ["chat gpt-4o-mini", "execute_tool lookup_order",
                                                        "retrieval refund-policy"]
     assert kept.isValid() and kept.row() == 1 and model.span_at(kept) == tool
+
+
+def _span(span_id: str, parent: str | None, start: int, operation: str = "chat") -> StoredSpan:
+    return StoredSpan("ab" * 16, span_id, parent, f"{operation} {span_id}", 1, start, start + 1_000, 0, "", "", 0, {},
+                      [], [], 0, 0, 0, "svc", StoredResource({}), StoredScope("", ""), {"operation": operation})
+
+
+def _synthetic(spans: list[StoredSpan]) -> TraceDetail:
+    return TraceDetail("ab" * 16, spans, [])
+
+
+def test_span_ids_are_put_in_tree_order(first_turn):
+    model = SpanTreeModel()
+    model.set_trace(first_turn)
+    tool, claude = _by_name(first_turn, "execute_tool"), _by_name(first_turn, "claude")
+    streamed = _in_start_order(first_turn)[-1]
+    # depth first, as the rows read: the sub-agent's chat before the streamed chat that started after it
+    assert model.in_tree_order([streamed.span_id, "ffffffffffffffff", claude.span_id, tool.span_id]) == [
+        tool.span_id, claude.span_id, streamed.span_id]
+    assert model.in_tree_order([]) == []
+
+
+def test_a_growth_inserts_each_run_of_new_siblings_as_one_block(qtmodeltester):
+    root = _span("r" * 16, None, 0, "invoke_agent")
+    children = [_span(f"{i:016x}", root.span_id, 10 * (i + 1)) for i in range(100)]
+    model = SpanTreeModel()
+    model.set_trace(_synthetic([root, *children[::2]]))  # every other child first
+    qtmodeltester.check(model)
+    grandchildren = [_span(f"g{i:015x}", children[1].span_id, 20 + i) for i in range(3)]
+    late = [_span(f"l{i:015x}", root.span_id, 10_000 + i) for i in range(60)]
+    inserted, resets = [], []
+    model.rowsInserted.connect(lambda parent, first, last: inserted.append((model.span_at(parent), first, last)))
+    model.modelReset.connect(lambda: resets.append(True))
+
+    model.set_trace(_synthetic([root, *children, *grandchildren, *late]))
+
+    # 49 single rows between their siblings (one bringing its 3 children), then the last one and the
+    # 60 late ones together: one block of 61 rows
+    assert resets == [] and len(inserted) == 50
+    assert inserted[-1] == (root, 99, 159)
+    assert [model.span_at(model.index(row, 0, model.index(0, 0))).span_id for row in range(160)] == [
+        s.span_id for s in (*children, *late)]
+    assert model.rowCount(model.index_of(children[1].span_id)) == 3
+    qtmodeltester.check(model)
+
+
+def test_children_waiting_for_many_moves_make_one_reset_with_the_same_tree(qtbot, qtmodeltester):
+    root = _span("r" * 16, None, 0, "invoke_agent")
+    children = [_span(f"{i:016x}", root.span_id, 10 * (i + 1)) for i in range(REGROW_RESET_MOVES + 1)]
+    model = SpanTreeModel()
+    model.set_trace(_synthetic(children))
+    qtmodeltester.check(model)
+    assert model.rowCount() == len(children) and model.data(model.index(0, 0), ORPHAN_ROLE)
+    with qtbot.waitSignal(model.modelReset):
+        model.set_trace(_synthetic([root, *children]))
+    whole = SpanTreeModel()
+    whole.set_trace(_synthetic([root, *children]))
+    assert _shape(model) == _shape(whole)
+    qtmodeltester.check(model)
+
+
+def test_10000_spans_load_in_one_quick_reset(qtbot):
+    """An agent with 1,000 steps, each a chat and a tool, the tools running sub-agents 3 deep."""
+    spans, clock = [_span("r" * 16, None, 0, "invoke_agent")], 1
+    while len(spans) < 10_000:
+        parent = spans[0].span_id if len(spans) % 50 else spans[-1].span_id  # now and then one level deeper
+        spans.append(_span(f"{len(spans):016x}", parent, clock, "execute_tool" if len(spans) % 2 else "chat"))
+        clock += 1
+    model = SpanTreeModel()
+    started = time.perf_counter()
+    model.set_trace(_synthetic(spans))
+    elapsed = time.perf_counter() - started
+    assert model.span_count() == 10_000
+    assert sum(1 for _ in model.spans_in_tree_order()) == 10_000
+    assert elapsed < 1.0, elapsed  # ~25 ms on a laptop core; room for a busy CI machine
+    index = model.index_of(spans[-1].span_id, SpanColumn.DURATION)
+    assert model.data(index) == "1 µs" and model.data(index.siblingAtColumn(0), CATEGORY_ROLE) == "tool"

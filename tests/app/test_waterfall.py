@@ -1,13 +1,15 @@
 """WaterfallView on the demo's stored traces, driven with real mouse, wheel and key events:
-selecting spans, zooming and panning the shared time axis, a trace that grows while it is
-open, and bars painted in their category colours."""
+selecting spans, moving through the tree with j / k / h / l, zooming and panning the shared time
+axis, a trace that grows while it is open, bars painted in their category colours, and header
+tooltips."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPalette, QWheelEvent
+from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QPalette, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from app.models.span_tree_model import SpanColumn
 from app.span_category import CATEGORY_COLOURS, ERROR_COLOUR, category_of
@@ -236,3 +238,69 @@ def _dark_palette() -> QPalette:
                          (QPalette.ColorRole.PlaceholderText, "#8c8f94")):
         palette.setColor(role, QColor(colour))
     return palette
+
+
+def test_j_k_h_l_move_collapse_and_expand_and_enter_opens_the_span(qtbot, first_turn):
+    view = _view(qtbot, first_turn)
+    tree = view.tree
+    ordered = _ordered(first_turn)
+    agent, first_chat, retrieval = ordered[0], ordered[1], _by_name(first_turn, "retrieval")
+    view.select_span(agent.span_id)
+    QTest.keyClick(tree, Qt.Key.Key_J)
+    assert view.selected_span() == first_chat
+    QTest.keyClick(tree, Qt.Key.Key_K)
+    assert view.selected_span() == agent
+    view.select_span(retrieval.span_id)
+    QTest.keyClick(tree, Qt.Key.Key_H)  # expanded: collapses, stays
+    assert view.selected_span() == retrieval and not tree.isExpanded(view.model.index_of(retrieval.span_id))
+    QTest.keyClick(tree, Qt.Key.Key_J)  # over its hidden child, to the next agent
+    assert view.selected_span() == _by_name(first_turn, "refund-agent")
+    QTest.keyClick(tree, Qt.Key.Key_K)
+    QTest.keyClick(tree, Qt.Key.Key_L)  # collapsed: expands, stays
+    assert view.selected_span() == retrieval and tree.isExpanded(view.model.index_of(retrieval.span_id))
+    QTest.keyClick(tree, Qt.Key.Key_L)  # expanded: its first child
+    assert view.selected_span() == _by_name(first_turn, "embeddings")
+    QTest.keyClick(tree, Qt.Key.Key_H)  # a leaf: its parent
+    assert view.selected_span() == retrieval
+    QTest.keyClick(tree, Qt.Key.Key_J, Qt.KeyboardModifier.ControlModifier)  # not ours: the tree's
+    with qtbot.waitSignal(view.sig_span_opened) as opened:
+        QTest.keyClick(tree, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+    assert opened.args == [view.selected_span()]
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # offscreen shows the tooltip all the same
+def test_every_column_header_explains_itself_in_a_tooltip(qtbot, first_turn):
+    view = _view(qtbot, first_turn)
+    header = view.tree.header()
+    for column in SpanColumn:
+        tip = view.model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+        assert tip and len(tip) > 20, column
+    at = QPoint(header.sectionViewportPosition(SpanColumn.COST) + 5, header.height() // 2)
+    QApplication.sendEvent(header.viewport(), QHelpEvent(QEvent.Type.ToolTip, at, header.viewport().mapToGlobal(at)))
+    qtbot.waitUntil(lambda: QToolTip.isVisible())
+    assert QToolTip.text() == view.model.headerData(SpanColumn.COST, Qt.Orientation.Horizontal,
+                                                    Qt.ItemDataRole.ToolTipRole)
+    QToolTip.hideText()
+
+
+def test_find_matches_are_painted_with_a_highlighters_background(qtbot, first_turn):
+    view = _view(qtbot, first_turn)
+    tool, claude = _by_name(first_turn, "execute_tool"), _by_name(first_turn, "claude")
+    view.select_span(_ordered(first_turn)[0].span_id)
+
+    def background(span: StoredSpan, column: SpanColumn) -> QColor:
+        image = view.tree.viewport().grab().toImage()
+        cell = view.tree.visualRect(view.model.index_of(span.span_id, column))
+        return image.pixelColor(cell.right() - 3, cell.top() + 2)  # right of the text, above the bar
+
+    plain = {column: background(tool, column) for column in (SpanColumn.DURATION, SpanColumn.TIMELINE)}
+    view.set_matches([tool.span_id, claude.span_id])
+    assert view.match_ids() == {tool.span_id, claude.span_id}
+    for column, before in plain.items():
+        for span in (tool, claude):
+            marked = background(span, column)
+            assert marked != before and marked.red() > marked.blue() + 20, (span.name, column)  # amber on the base
+    unmarked = background(_by_name(first_turn, "retrieval"), SpanColumn.DURATION)
+    assert abs(unmarked.red() - unmarked.blue()) < 10  # the plain (grey or white) base
+    view.set_matches([])
+    assert background(tool, SpanColumn.DURATION) == plain[SpanColumn.DURATION]

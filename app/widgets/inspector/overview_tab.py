@@ -7,15 +7,17 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app import reproducibility as record
 from app.reproducibility import CostLine, OverviewRow
+from app.shortcuts import COPY_OVERVIEW_VALUE, widget_action
 from app.span_category import CATEGORY_COLOURS, ERROR_COLOUR, category_of
 from app.widgets.inspector.common import (
     CopyButton,
     InspectorPage,
     borderless_scroll_area,
+    copy_to_clipboard,
     fixed_font,
     muted_label,
     scaled_font,
@@ -42,6 +44,8 @@ class OverviewTab(InspectorPage):
         self._copy_buttons: dict[str, CopyButton] = {}
         self._values: dict[str, QLabel] = {}
         self._section_titles: dict[str, QLabel] = {}
+        self._copy_texts: dict[QLabel, str] = {}  # a row's value label -> what its copy button copies
+        self.copy_action = widget_action(self, COPY_OVERVIEW_VALUE, self.copy_focused, "Copy value", with_children=True)
         self.show_placeholder("Select a span")
 
     # --- what tests and the panel use ---------------------------------------------------
@@ -53,6 +57,7 @@ class OverviewTab(InspectorPage):
         self._copy_buttons.clear()
         self._values.clear()
         self._section_titles.clear()
+        self._copy_texts.clear()
         if span is None:
             self.show_placeholder("Select a span")
             return
@@ -64,6 +69,10 @@ class OverviewTab(InspectorPage):
         value = self._values.get(label)
         return None if value is None else value.text()
 
+    def value_label(self, label: str) -> QLabel | None:
+        """The widget showing the value of the row labelled `label`."""
+        return self._values.get(label)
+
     def labels(self) -> list[str]:
         return list(self._values)
 
@@ -74,6 +83,18 @@ class OverviewTab(InspectorPage):
         if heading is not None and page is not None:
             page.layout().activate()  # positions are final before the first paint otherwise
             self._scroll.verticalScrollBar().setValue(heading.mapTo(page, heading.rect().topLeft()).y())
+
+    def copy_focused(self) -> str:
+        """Ctrl+C: the selected part of the value that has the focus (a click gives it), else all of
+        it, as its copy button would; returns the text ("": no value has the focus, nothing copied)."""
+        focus = QApplication.focusWidget()
+        page = self._scroll.widget()
+        if not isinstance(focus, QLabel) or page is None or not page.isAncestorOf(focus):
+            return ""
+        text = focus.selectedText() or self._copy_texts.get(focus, focus.text())  # "": a not-set value
+        if text:
+            copy_to_clipboard(text)
+        return text
 
     def copy_button(self, label: str) -> CopyButton | None:
         return self._copy_buttons.get(label)
@@ -138,6 +159,7 @@ class OverviewTab(InspectorPage):
         grid.addWidget(label, row, 0)
         value = self._value_label(item)
         self._values[item.label] = value
+        self._copy_texts[value] = item.clipboard_text
         if item.arithmetic:
             grid.addWidget(self._arithmetic(item.arithmetic, value), row, 1)
         else:
