@@ -61,7 +61,7 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
         chosen_grpc, chosen_http = settings.ports()  # picked in the app after a conflict
         config = _with_ports(config, chosen_grpc, chosen_http)
     host = ReceiverHost(config)
-    host.start()
+    host.start_soon()  # the window shows what is stored meanwhile
     worker = QueryWorker(config.db_path)
     window = MainWindow(host, worker, settings, remember_layout=options.screenshot is None)
     window.show_view(options.view)
@@ -79,12 +79,7 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
     _quit_on_interrupt(app)
     previous_hook = sys.excepthook
     sys.excepthook = lambda *exc_info: _report_unexpected(window, previous_hook, *exc_info)
-    if host.addresses is not None:
-        print(f"tracepane: OTLP/gRPC on {host.addresses.grpc}, OTLP/HTTP on {host.addresses.http}; "
-              f"database {config.db_path}", file=sys.stderr, flush=True)
-    else:
-        print(f"tracepane: {host.problem} (the window shows what is stored; pick other ports there)",
-              file=sys.stderr, flush=True)
+    host.sig_state_changed.connect(lambda: _say_where(host))
     try:
         app.exec()
     finally:
@@ -93,6 +88,18 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
         worker.shutdown()
         host.stop()
     return exit_code[0]
+
+
+def _say_where(host) -> None:
+    """One line in the terminal once the receiver is up (or could not start)."""
+    if host.starting:
+        return
+    if host.addresses is not None:
+        print(f"tracepane: OTLP/gRPC on {host.addresses.grpc}, OTLP/HTTP on {host.addresses.http}; "
+              f"database {host.config.db_path}", file=sys.stderr, flush=True)
+    elif host.problem:
+        print(f"tracepane: {host.problem} (the window shows what is stored; pick other ports there)",
+              file=sys.stderr, flush=True)
 
 
 def _quit_on_interrupt(app) -> None:

@@ -2,23 +2,31 @@
 user picks them, stopped on quit. A port that is taken does not stop the app: the window
 opens with what is stored, and says what happened (`problem`).
 
-Views subscribe here rather than to one `Receiver`, so a restart keeps their subscriptions.
+`start_soon` starts it on a thread of its own: opening a database of a million spans takes
+the writer most of a second (it reads back what it needs to find duplicate model calls), and
+the window need not wait for that. Views subscribe here rather than to one `Receiver`, so a
+restart keeps their subscriptions, and they are subscribed before it starts, so no commit
+goes unannounced.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from receiver import IngestCounters, IngestEvent, ListenAddresses, Receiver, ReceiverConfig, ReceiverError, Subscribers
 
 __all__ = ["ReceiverHost"]
 
+START_JOIN_TIMEOUT_S = 60.0
+
 
 class ReceiverHost(QObject):
-    sig_state_changed = Signal()  # started, stopped, or failed to start: read `addresses` / `problem`
+    sig_state_changed = Signal()  # starting, started, stopped, or failed: read `addresses` / `problem`
+    _sig_start_finished = Signal()  # the start thread -> the GUI thread
 
     def __init__(self, config: ReceiverConfig, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -26,21 +34,29 @@ class ReceiverHost(QObject):
         self.receiver: Receiver | None = None
         self.addresses: ListenAddresses | None = None
         self.problem = ""
+        self.starting = False
         self._subscribers = Subscribers()
         self._unsubscribe: Callable[[], None] | None = None
+        self._start_thread: threading.Thread | None = None
+        self._started: tuple[Receiver | None, str, Callable[[], None] | None] | None = None  # from the thread
+        self._sig_start_finished.connect(self._adopt_started)
 
     def start(self) -> bool:
-        """Start on the configured ports; False (and `problem` set) if it could not."""
-        receiver = Receiver(self.config)
-        try:
-            self.addresses = receiver.start()
-        except ReceiverError as exc:
-            self.receiver, self.addresses, self.problem = None, None, str(exc)
-        else:
-            self.receiver, self.problem = receiver, ""
-            self._unsubscribe = receiver.subscribe(self._subscribers.publish)
-        self.sig_state_changed.emit()
+        """Start on the configured ports, here and now; False (and `problem` set) if it could not."""
+        self._adopt(*self._start_receiver())
         return self.receiver is not None
+
+    def start_soon(self) -> None:
+        """Start on a thread; `sig_state_changed` tells when it is up (or could not start)."""
+        self.starting, self.problem = True, ""
+        self.sig_state_changed.emit()
+
+        def run() -> None:
+            self._started = self._start_receiver()
+            self._sig_start_finished.emit()
+
+        self._start_thread = threading.Thread(target=run, name="tracepane-receiver-start", daemon=True)
+        self._start_thread.start()
 
     def restart(self, grpc_port: int, http_port: int) -> bool:
         """Listen on other ports (0 = any free one)."""
@@ -49,6 +65,9 @@ class ReceiverHost(QObject):
         return self.start()
 
     def stop(self) -> None:
+        if self._start_thread is not None:  # quitting while it starts: wait, then stop what started
+            self._start_thread.join(START_JOIN_TIMEOUT_S)
+            self._adopt_started()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -63,3 +82,26 @@ class ReceiverHost(QObject):
 
     def counters(self) -> IngestCounters:
         return self.receiver.counters() if self.receiver else IngestCounters()
+
+    def _start_receiver(self) -> tuple[Receiver | None, str, Callable[[], None] | None]:
+        receiver = Receiver(self.config)
+        unsubscribe = receiver.subscribe(self._subscribers.publish)  # before the first commit can happen
+        try:
+            receiver.start()
+        except ReceiverError as exc:
+            unsubscribe()
+            return None, str(exc), None
+        return receiver, "", unsubscribe
+
+    @Slot()
+    def _adopt_started(self) -> None:
+        if self._start_thread is None or self._started is None:
+            return  # already adopted (stop() got there first), or still running
+        started, self._started, self._start_thread = self._started, None, None
+        self._adopt(*started)
+
+    def _adopt(self, receiver: Receiver | None, problem: str, unsubscribe: Callable[[], None] | None) -> None:
+        self.starting = False
+        self.receiver, self.problem, self._unsubscribe = receiver, problem, unsubscribe
+        self.addresses = receiver.addresses if receiver else None
+        self.sig_state_changed.emit()

@@ -38,8 +38,13 @@ class ScreenshotTaker(QObject):
         self.window.list_controller.sig_loaded.connect(self._check_list)
         self.window.sig_trace_shown.connect(self._trace_shown)
         QTimer.singleShot(0, self._check_list)
-        if self.window.host.receiver is None and self.wait_for_traces:
-            QTimer.singleShot(0, lambda: self._fail(f"the receiver did not start: {self.window.host.problem}"))
+        self.window.host.sig_state_changed.connect(self._check_receiver)
+        QTimer.singleShot(0, self._check_receiver)
+
+    def _check_receiver(self) -> None:
+        host = self.window.host
+        if self.wait_for_traces and not host.starting and host.receiver is None and self._deadline.isActive():
+            self._fail(f"the receiver did not start: {host.problem}")
 
     def _check_list(self) -> None:
         rows = self.window.list_model.rowCount()

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.host, self.worker, self.settings = host, worker, settings
         self._remember_layout = remember_layout
         self._shown_trace_id: str | None = None
+        self._demo_pending = False
         self.setWindowTitle("Tracepane")
         self.setWindowIcon(icon("tracepane"))
 
@@ -149,6 +150,9 @@ class MainWindow(QMainWindow):
     def load_demo(self) -> None:
         """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
         addresses = self.host.addresses
+        if addresses is None and self.host.starting:
+            self._demo_pending = True  # sent as soon as the receiver listens
+            return
         if addresses is None:
             self.sig_demo_finished.emit("the receiver is not running")
             return
@@ -338,6 +342,8 @@ class MainWindow(QMainWindow):
     def _list_failed(self, message: str) -> None:
         if not self.list_controller.loaded_once:
             self.pages.setCurrentIndex(_EMPTY)
+        if self.host.starting:
+            return  # a first run: the file appears as the receiver starts, and the list reloads then
         hint = " (free text scans every span: narrow it by service, model or time range)" \
             if "longer than" in message and self.list_controller.list_filter.text else ""
         self.status.showMessage(f"Could not read traces: {message}{hint}", 15_000)
@@ -422,10 +428,17 @@ class MainWindow(QMainWindow):
 
     def _receiver_changed(self) -> None:
         running = self.host.receiver is not None
+        if running:
+            self.list_controller.reload()  # what it stored while starting (or the file it just created)
+            self._ask_facets()
+        if running and self._demo_pending:
+            self._demo_pending = False
+            self.load_demo()
         for action in (self.demo_action, self.clear_action):
             action.setEnabled(running)
         self.delete_action.setEnabled(running and self.trace_list.current_trace_id() is not None)
-        self.empty_state.set_addresses(self.host.addresses, self.host.problem)
+        self.empty_state.set_addresses(self.host.addresses,
+                                       "Starting the receiver…" if self.host.starting else self.host.problem)
         self.status.refresh()
 
     def _show_failure(self, message: str) -> None:

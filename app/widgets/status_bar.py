@@ -40,7 +40,10 @@ class ReceiverStatusBar(QStatusBar):
 
     def refresh(self) -> None:
         addresses = self.host.addresses
-        if addresses is None:
+        if addresses is None and self.host.starting:
+            self.listen_label.setText("Starting the receiver…")
+            self.listen_label.setToolTip("Opening the database; stored traces are shown meanwhile")
+        elif addresses is None:
             problem = self.host.problem or "the receiver is not running"
             self.listen_label.setText(f'<span style="color:#d73a49">⚠ {_escape(problem)}</span> '
                                       '<a href="ports">Change ports…</a>')

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -29,7 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QModelIndex, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 BIG_TRACE_SPANS = 10_000
@@ -49,37 +48,6 @@ def wait_until(condition, timeout_s: float = WAIT_S) -> float:
     if not condition():
         raise SystemExit("timed out")
     return time.perf_counter() - started
-
-
-def big_trace_requests(spans: int) -> list[bytes]:
-    """One agent trace of `spans` spans: an agent, sub-agents, chats and tool loops, 3 levels deep."""
-    from tests.otlp_builders import BASE_NS, make_request, make_span
-
-    trace_id = os.urandom(16)
-    root = make_span(trace_id=trace_id, name="invoke_agent planner", start_ns=BASE_NS, duration_ns=spans * 1_000_000)
-    bodies, batch = [], []
-    agent = root
-    for i in range(1, spans):
-        if i % 100 == 1:
-            agent = make_span(trace_id=trace_id, parent_span_id=root.span_id, name=f"invoke_agent worker-{i // 100}",
-                              start_ns=BASE_NS + i * 1_000_000, duration_ns=100_000_000,
-                              attributes={"gen_ai.operation.name": "invoke_agent"})
-            batch.append(agent)
-            continue
-        chat = i % 2 == 0
-        message = json.dumps([{"role": "user", "parts": [{"type": "text", "content": f"step {i}"}]}])
-        attributes = {"gen_ai.operation.name": "chat" if chat else "execute_tool",
-                      "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 100 + i % 50,
-                      "gen_ai.usage.output_tokens": 20, "gen_ai.input.messages": message}
-        batch.append(make_span(trace_id=trace_id, parent_span_id=agent.span_id,
-                               name="chat gpt-4o-mini" if chat else "execute_tool search",
-                               start_ns=BASE_NS + i * 1_000_000, duration_ns=900_000, error=i % 97 == 0,
-                               attributes=attributes))
-        if len(batch) == 500:
-            bodies.append(make_request(*batch).SerializeToString())
-            batch = []
-    bodies.append(make_request(*batch, root).SerializeToString())
-    return bodies
 
 
 def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
@@ -108,15 +76,16 @@ def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
         response.read()
         assert response.status == 200, response.status
 
-    for body in big_trace_requests(BIG_TRACE_SPANS):
+    from tests.big_trace import build_big_trace
+
+    for body in build_big_trace(BIG_TRACE_SPANS).bodies:
         post(body)
     host.receiver.flush(60)
     wait_until(lambda: window.list_model.rowCount() == 1)
     trace_id = window.list_model.trace_at(0).trace_id
     opens = []
     for _ in range(args.repeat):
-        window.trace_list.clearSelection()
-        window.open_trace.open(None)
+        window.trace_list.setCurrentIndex(QModelIndex())  # nothing open
         wait_until(lambda: window.waterfall.model.trace_id is None)
         started = time.perf_counter()
         window.trace_list.select_trace(trace_id)
@@ -182,7 +151,7 @@ from receiver import ReceiverConfig
 app = QApplication(sys.argv[:1])
 apply_theme(app, "light")
 db = Path(sys.argv[1])
-host = ReceiverHost(ReceiverConfig(db_path=db, grpc_port=0, http_port=0)); host.start()
+host = ReceiverHost(ReceiverConfig(db_path=db, grpc_port=0, http_port=0)); host.start_soon()
 worker = QueryWorker(db)
 window = MainWindow(host, worker, AppSettings(Path(sys.argv[2])), remember_layout=False)
 window.resize(1440, 900); window.show()

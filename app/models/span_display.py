@@ -1,0 +1,121 @@
+"""What the span tree's rows show: column titles, cell texts, tooltips and the category icon.
+
+Texts are made per row when the row is first painted (`row_texts` keeps them on the node), so a
+10,000-span trace formats only what is seen. QtGui only for the icon, drawn on a QImage.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+
+from app.formatting import format_cost_usd, format_duration_ns, format_tokens
+from app.models.span_tree import SpanNode
+from app.span_category import EMBEDDINGS, is_model_call
+from receiver.records import StoredSpan
+
+__all__ = ["HEADERS", "TOOLTIPS", "SpanColumn", "draw_span_icon", "row_texts", "span_tooltip"]
+
+
+class SpanColumn(IntEnum):
+    NAME = 0
+    DURATION = 1
+    TOKENS = 2
+    COST = 3
+    TIMELINE = 4
+
+
+HEADERS = {SpanColumn.NAME: "Span", SpanColumn.DURATION: "Duration", SpanColumn.TOKENS: "Tokens",
+           SpanColumn.COST: "Cost", SpanColumn.TIMELINE: "Timeline"}
+TOOLTIPS = {SpanColumn.NAME: "The span's name, and its service where it differs from its parent's. "
+                             "j / k move, h / l collapse and expand, Enter opens the span, Ctrl+F finds",
+            SpanColumn.DURATION: "How long the span took, start to end",
+            SpanColumn.TOKENS: "Input / output tokens of model calls",
+            SpanColumn.COST: "USD of the model call at the price of its day",
+            SpanColumn.TIMELINE: "When each span ran, on the trace's clock. Ctrl+wheel or + / - zoom, drag pans, "
+                                 "double-click a bar to zoom to its span, 0 shows the whole trace"}
+
+
+def row_texts(node: SpanNode, root: SpanNode) -> tuple[str | None, ...]:
+    """The row's display texts by column, made once (when the row is first painted) and kept on the node."""
+    span = node.span
+    name = span.name
+    above = _service_above(node, root)
+    if span.service_name and above is not None and span.service_name != above:
+        name = f"{span.name} · {span.service_name}"
+    # TIMELINE: no text, the delegate paints the bar
+    node.texts = (name, format_duration_ns(span.duration_ns), _tokens(span), _cost(span), None)
+    return node.texts
+
+
+def _service_above(node: SpanNode, root: SpanNode) -> str | None:
+    """The service a span's is compared with: its parent's; for an orphan, the first root's
+    (another service there is the likeliest place the context was lost)."""
+    parent = node.parent
+    if parent is not None and parent is not root:
+        return parent.span.service_name
+    first = root.children[0] if root.children else None
+    return first.span.service_name if node.orphan and first is not None and first is not node else None
+
+
+def _tokens(span: StoredSpan) -> str:
+    genai = span.genai
+    if not is_model_call(genai):
+        return ""
+    inputs, outputs = genai.get("input_tokens"), genai.get("output_tokens")
+    if inputs is None and outputs is None:
+        return ""  # a call that failed before any usage came back
+    text = format_tokens(inputs, outputs)
+    return text.removesuffix("/?") if genai.get("operation") == EMBEDDINGS else text  # embeddings have no output
+
+
+def _cost(span: StoredSpan) -> str:
+    genai = span.genai
+    if genai.get("cost_usd") is not None:
+        return format_cost_usd(genai["cost_usd"])
+    if is_model_call(genai) and genai.get("input_tokens") is not None:
+        return format_cost_usd(None, unpriced=1)  # "no price": tokens but no known rate
+    return ""
+
+
+def span_tooltip(node: SpanNode) -> str:
+    span = node.span
+    genai = span.genai
+    kind = genai.get("operation") or span.kind_name
+    lines = [span.name, f"{kind} · {format_duration_ns(span.duration_ns)}"]
+    if span.service_name:
+        lines.append(f"service: {span.service_name}")
+    if is_model_call(genai) and (model := genai.get("response_model") or genai.get("request_model")):
+        lines.append(f"model: {model}")
+    if node.is_error:
+        lines.append(f"error: {span.status_message or genai.get('error_type') or 'status error'}")
+    if genai.get("duplicate_of"):
+        lines.append(f"a copy of span {genai['duplicate_of']} (same response id): not counted in the trace's totals")
+    if node.orphan:
+        lines.append(f"parent span {span.parent_span_id} is missing from this trace: it never arrived "
+                     "(often broken context propagation between processes)")
+    return "\n".join(lines)
+
+
+def draw_span_icon(colour: str, orphan: bool) -> QImage:
+    """A category dot; hollow and dotted for a span whose parent never arrived. A QImage, not a
+    QPixmap: the model needs no GUI application (the item delegate turns it into an icon)."""
+    scale = 2  # drawn at 2x so it stays crisp on high-density screens
+    icon = QImage(16 * scale, 16 * scale, QImage.Format.Format_ARGB32_Premultiplied)
+    icon.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(icon)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(scale, scale)
+    if orphan:
+        painter.setPen(QPen(QColor(colour), 1.6, Qt.PenStyle.DotLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(QRectF(3.5, 3.5, 9, 9))
+    else:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        painter.drawRoundedRect(QRectF(3.5, 3.5, 9, 9), 2.5, 2.5)
+    painter.end()
+    icon.setDevicePixelRatio(scale)
+    return icon
