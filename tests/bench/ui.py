@@ -141,7 +141,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
 from pathlib import Path
-import resource
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.theme import apply_theme
@@ -167,7 +166,9 @@ def loaded(_empty):
     state["pages"] += 1
 window.list_controller.sig_loaded.connect(loaded)
 def finish():
-    print("rss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+    # VmHWM, not ru_maxrss: Linux starts a forked child's ru_maxrss at its parent's, exec or not
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print("rss_kib", hwm.split()[1], flush=True)
     window.close(); worker.shutdown(); host.stop(); app.quit()
 QTimer.singleShot(4000, finish)
 app.exec()
