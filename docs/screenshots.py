@@ -88,7 +88,8 @@ def main() -> int:
         save(window, out / "main-window-dark.png")
         app.setPalette(light_palette())
         save(window.inspector, out / "messages-tab.png")
-        open_span(window, first_turn, lambda s: s.genai.get("cache_read_tokens"))
+        # the sub-agent's claude call: cached input tokens
+        open_span(window, first_turn, lambda s: (s.genai.get("request_model") or "").startswith("claude"))
         window.inspector.show_tab("Overview")
         settle(100)
         window.inspector.overview.scroll_to_section("Tokens")
