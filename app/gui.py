@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from receiver import ReceiverConfig
@@ -25,11 +26,13 @@ INTERRUPT_POLL_MS = 250
 EXIT_OK, EXIT_FAILURE = 0, 1
 
 
+@dataclass(frozen=True, kw_only=True)
 class GuiOptions:
-    def __init__(self, *, demo: bool = False, screenshot: Path | None = None, view: str = "traces",
-                 theme: str = "auto", ports_explicit: bool = False) -> None:
-        self.demo, self.screenshot, self.view, self.theme = demo, screenshot, view, theme
-        self.ports_explicit = ports_explicit
+    demo: bool = False
+    screenshot: Path | None = None
+    view: str = "traces"
+    theme: str = "auto"
+    ports_explicit: bool = False  # --grpc-port or --http-port given: ports chosen in the window do not apply
 
 
 def run_app(config: ReceiverConfig, options: GuiOptions) -> int:

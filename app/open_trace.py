@@ -41,7 +41,9 @@ def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load
         logs: dict[str | None, list[StoredLog]] = {}
         for record in detail.logs:
             logs.setdefault(record.span_id, []).append(record)
-        return _Load(outline, {span.span_id: (span, logs.get(span.span_id, [])) for span in detail.spans})
+        # the full spans serve as the outline too: one snapshot, so both hold the same spans
+        return _Load(TraceDetail(trace_id, detail.spans, []),
+                     {span.span_id: (span, logs.get(span.span_id, [])) for span in detail.spans})
     ids = {span.span_id for span in outline.spans}
     if wanted_span_id not in ids:  # the span a waterfall selects first: the first top-level one
         wanted_span_id = next((span.span_id for span in outline.spans if span.parent_span_id not in ids), None)
@@ -97,7 +99,7 @@ class OpenTrace(QObject):
     def on_spans_ingested(self, event: IngestEvent) -> None:
         if self.trace_id is None:
             return
-        if self.trace_id in getattr(event, "deleted_trace_ids", ()) or getattr(event, "cleared", False):
+        if event.cleared or self.trace_id in event.deleted_trace_ids:
             self.open(None)
         elif self.trace_id in event.trace_ids:
             self._load()

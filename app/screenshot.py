@@ -65,12 +65,6 @@ class ScreenshotTaker(QObject):
         self._settle.start()
 
     def _save(self) -> None:
-        import os
-        if os.environ.get("TP_DEBUG"):
-            w = self.window
-            print("sizes", w.size(), w.minimumSizeHint(), w.pages.minimumSizeHint(), w.statusBar().minimumSizeHint(),
-                  w.main_splitter.minimumSizeHint(), w.filter_bar.minimumSizeHint(), w.inspector.minimumSizeHint(),
-                  w.waterfall.minimumSizeHint(), w.right_splitter.minimumSizeHint())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.window.grab().save(str(self.path)):
             self._fail(f"could not write {self.path}")

@@ -60,12 +60,11 @@ class TraceListController(QObject):
                         on_failed=self.sig_failed.emit)
 
     def on_spans_ingested(self, event: IngestEvent) -> None:
-        deleted = getattr(event, "deleted_trace_ids", frozenset())
-        if getattr(event, "cleared", False):
+        if event.cleared:
             self.reload()
             return
-        if deleted:
-            self.model.remove_traces(deleted)
+        if event.deleted_trace_ids:
+            self.model.remove_traces(event.deleted_trace_ids)
         if not event.trace_ids:
             return
         loaded = set(self.model.trace_ids())

@@ -77,6 +77,12 @@ class FilterBar(QWidget):
         finally:
             self._quiet = False
 
+    def offers(self, service: str | None, models: list[str]) -> bool:
+        """Whether the choices already hold this service and these models."""
+        known = {self.service_box.itemData(i) for i in range(self.service_box.count())}
+        known |= {self.model_box.itemData(i) for i in range(self.model_box.count())}
+        return (not service or service in known) and all(model in known for model in models)
+
     def focus_text(self) -> None:
         self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.text_edit.selectAll()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -92,20 +92,9 @@ class MainWindow(QMainWindow):
         self.status = ReceiverStatusBar(host, worker.store.db_path)
         self.setStatusBar(self.status)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.setSpacing(0)
-        left_layout.addWidget(self.filter_bar)
-        left_layout.addWidget(self.trace_list)
-        top_right = QWidget()
-        top_layout = QVBoxLayout(top_right)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.setSpacing(0)
-        top_layout.addWidget(self.trace_header)
         self.find_bar = FindBar()  # Ctrl+F: find in the open trace (hidden until then)
-        top_layout.addWidget(self.find_bar)
-        top_layout.addWidget(self.waterfall)
+        left = _stacked(self.filter_bar, self.trace_list)
+        top_right = _stacked(self.trace_header, self.find_bar, self.waterfall)
         self.finder = TraceFinder(worker, self.find_bar, self.waterfall, self)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         self.right_splitter.addWidget(top_right)
@@ -242,7 +231,6 @@ class MainWindow(QMainWindow):
         self.addAction(self.shortcuts_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
-        self._view_group = QActionGroup(self)  # the pages later issues add join this group
 
     def _make_key_bindings(self) -> None:
         """The keys of app.shortcuts that belong to the window, or to a pane the window composes."""
@@ -331,7 +319,10 @@ class MainWindow(QMainWindow):
 
     def _traces_arrived(self, trace_ids: list[str]) -> None:
         self.pages.setCurrentIndex(_TRACES)
-        self._ask_facets()
+        arrived = [self.list_model.trace_at(row) for trace_id in trace_ids
+                   if (row := self.list_model.row_of(trace_id)) is not None]
+        if not all(self.filter_bar.offers(t.service_name, t.models) for t in arrived):
+            self._ask_facets()  # only for a service or model the filter does not offer yet
         if self.follow_action.isChecked() and trace_ids:
             self.trace_list.select_trace(trace_ids[0])
 
@@ -447,3 +438,13 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # window-modal, not blocking: the list keeps updating behind it
 
+
+def _stacked(*widgets: QWidget) -> QWidget:
+    """The widgets one above the other, edge to edge."""
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return column

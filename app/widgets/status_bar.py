@@ -53,7 +53,7 @@ class ReceiverStatusBar(QStatusBar):
             self.listen_label.setText(f"gRPC {addresses.grpc} · HTTP {addresses.http.removeprefix('http://')}")
             self.listen_label.setToolTip("Where the OTLP receiver listens (Receiver ▸ Receiver ports… to change)")
         c = self.host.counters()
-        text = f"{c.spans_accepted:,} spans received"
+        text = f"{c.spans_accepted:,} {'span' if c.spans_accepted == 1 else 'spans'} received"
         if c.logs_accepted:
             text += f" · {c.logs_accepted:,} log records"
         rejected = c.items_rejected + c.requests_failed

@@ -113,13 +113,13 @@ class TraceStore:
         filters = filters or TraceFilter()
         where, params = _trace_where(filters)
         if after is not None:
-            where.append("(start_time_unix_nano, trace_id) < (?, ?)")
-            params.extend(after)
+            where.append("(start_time_unix_nano, trace_id) < (:after_start, :after_id)")
+            params["after_start"], params["after_id"] = after
         sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT ?"
-        params.append(limit + 1)
+        sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT :limit"
+        params["limit"] = limit + 1
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
         traces = [_trace_summary(row) for row in rows[:limit]]
@@ -174,17 +174,11 @@ class TraceStore:
             span_rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
             log_rows = conn.execute(_LOG_QUERY, [trace_id]).fetchall()
             spans = [_stored_span(row) for row in span_rows]
-            response_ids = sorted({s.genai["response_id"] for s in spans if s.genai.get("response_id")})
-            orphan_rows = conn.execute(_ORPHAN_LOG_QUERY, [json.dumps(response_ids)]).fetchall() if response_ids else []
+            orphan_rows = _orphan_log_rows(conn, spans)
         if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
-        # the message readers load only for a trace's detail: listing and counting stay quick to start
-        from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
-
-        logs = [_stored_log(row) for row in log_rows]
-        logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
-        logs.sort(key=lambda r: r.time_or_observed_unix_nano)
-        return TraceDetail(trace_id, attach_log_content([with_content(s) for s in spans], logs), logs)
+        spans, logs = _with_logs(spans, log_rows, orphan_rows)
+        return TraceDetail(trace_id, spans, logs)
 
     # --- one open trace at any size: its outline, one span in full, find in it -----------
     # A 10,000-span trace's full detail takes seconds to parse; what its waterfall needs is
@@ -215,15 +209,9 @@ class TraceStore:
                 raise TraceNotFound(f"no span {span_id} in trace {trace_id}")
             span = _stored_span(row)
             log_rows = conn.execute(_SPAN_LOG_QUERY, [trace_id, span_id]).fetchall()
-            response_id = span.genai.get("response_id")
-            orphan_rows = conn.execute(_ORPHAN_LOG_QUERY, [json.dumps([response_id])]).fetchall() \
-                if response_id else []
-        from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
-
-        logs = [_stored_log(row) for row in log_rows]
-        logs += adopt_orphan_logs([span], [_stored_log(row) for row in orphan_rows])
-        logs.sort(key=lambda r: r.time_or_observed_unix_nano)
-        return attach_log_content([with_content(span)], logs)[0], logs
+            orphan_rows = _orphan_log_rows(conn, [span])
+        spans, logs = _with_logs([span], log_rows, orphan_rows)
+        return spans[0], logs
 
     def find_in_trace(self, trace_id: str, text: str) -> list[str]:
         """Ids of the trace's spans (in start order) whose name, status message, string attribute
@@ -231,11 +219,9 @@ class TraceStore:
         case-insensitively (ASCII), as the trace list's free text matches. One query."""
         if not text:
             return []
-        # The raw JSON holds every such value with only `"`, `\` and control characters escaped:
-        # without those in `text`, a cheap scan of it rules out most spans before json_tree runs.
-        quick = not any(ch in '"\\' or not ch.isprintable() for ch in text)
         with self._read() as conn:
-            rows = conn.execute(_FIND_QUERY, {"trace_id": trace_id.lower(), "text": text, "quick": quick}).fetchall()
+            rows = conn.execute(_FIND_QUERY, {"trace_id": trace_id.lower(), "text": text,
+                                              "quick": _quick_scan_finds(text)}).fetchall()
         return [span_id for (span_id,) in rows]
 
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
@@ -320,42 +306,71 @@ class TraceStore:
         self._local = threading.local()
 
 
-def _trace_where(filters: TraceFilter) -> tuple[list[str], list[Any]]:
+def _trace_where(filters: TraceFilter) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
-    params: list[Any] = []
+    params: dict[str, Any] = {}
     if filters.service_name:
-        where.append("service_name = ?")
-        params.append(filters.service_name)
+        where.append("service_name = :service")
+        params["service"] = filters.service_name
     if filters.errors_only:
         where.append("error_count > 0")
     if filters.name_contains:
-        where.append("instr(lower(root_name), lower(?)) > 0")
-        params.append(filters.name_contains)
+        where.append("instr(lower(root_name), lower(:name)) > 0")
+        params["name"] = filters.name_contains
     if filters.start_after_unix_nano is not None:
-        where.append("start_time_unix_nano >= ?")
-        params.append(filters.start_after_unix_nano)
+        where.append("start_time_unix_nano >= :start_after")
+        params["start_after"] = filters.start_after_unix_nano
     if filters.start_before_unix_nano is not None:
-        where.append("start_time_unix_nano < ?")
-        params.append(filters.start_before_unix_nano)
+        where.append("start_time_unix_nano < :start_before")
+        params["start_before"] = filters.start_before_unix_nano
     if filters.model:
-        where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = ?)")
-        params.append(filters.model)
+        where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = :model)")
+        params["model"] = filters.model
     if filters.text:
         where.append(_TEXT_MATCH)
-        params.extend([filters.text] * _TEXT_MATCH.count("?"))
+        params.update(text=filters.text, quick=_quick_scan_finds(filters.text))
     return where, params
 
 
-# A scan (full-text indexing is a later step): span names and status messages, then string
-# leaves only, so attribute keys and JSON punctuation do not match; message text is found
-# inside the JSON strings that carry it.
-_HAS_TEXT = "EXISTS (SELECT 1 FROM json_tree({}) WHERE type = 'text' AND instr(lower(value), lower(?)) > 0)"
+def _quick_scan_finds(text: str) -> bool:
+    """Whether a scan of the raw JSON finds `text` wherever a string value holds it: JSON
+    escapes only `"`, `\\` and control characters, so without those it does, and a cheap
+    `instr` over the whole column rules out most rows before `json_tree` runs."""
+    return not any(ch in '"\\' or not ch.isprintable() for ch in text)
+
+
+# A string value of a JSON column contains :text (json_tree's 'text' leaves: not keys, not
+# punctuation; message text travels inside such strings); with :quick, a scan of the raw JSON
+# first rules the row out cheaply.
+_JSON_HAS = ("((NOT :quick OR instr(lower({0}), lower(:text)) > 0) AND EXISTS (SELECT 1 FROM json_tree({0}) "
+             "WHERE type = 'text' AND instr(lower(value), lower(:text)) > 0))")
+_LOG_HAS = f"({_JSON_HAS.format('l.body')} OR {_JSON_HAS.format('l.attributes')})"
+# The list's free text, a scan (full-text indexing is a later step): span names and status
+# messages, string values of attributes and events, the trace's log records.
 _TEXT_MATCH = (
-    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND (instr(lower(s.name), lower(?)) > 0"
-    " OR instr(lower(s.status_message), lower(?)) > 0"
-    f" OR {_HAS_TEXT.format('s.attributes')} OR {_HAS_TEXT.format('s.events')}))"
-    " OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id"
-    f" AND ({_HAS_TEXT.format('l.body')} OR {_HAS_TEXT.format('l.attributes')})))")
+    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND (instr(lower(s.name), lower(:text)) > 0"
+    " OR instr(lower(s.status_message), lower(:text)) > 0"
+    f" OR {_JSON_HAS.format('s.attributes')} OR {_JSON_HAS.format('s.events')}))"
+    f" OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id AND {_LOG_HAS}))")
+
+
+def _orphan_log_rows(conn: sqlite3.Connection, spans: list[StoredSpan]) -> list[tuple]:
+    """Log records stored without ids that name one of these spans' response ids."""
+    response_ids = sorted({s.genai["response_id"] for s in spans if s.genai.get("response_id")})
+    return conn.execute(_ORPHAN_LOG_QUERY, [json.dumps(response_ids)]).fetchall() if response_ids else []
+
+
+def _with_logs(spans: list[StoredSpan], log_rows: list[tuple],
+               orphan_rows: list[tuple]) -> tuple[list[StoredSpan], list[StoredLog]]:
+    """The spans with their content (from attributes and log records), and the log records
+    (the orphans they adopt included) in time order."""
+    # the message readers load only for a trace's detail: listing and counting stay quick to start
+    from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
+
+    logs = [_stored_log(row) for row in log_rows]
+    logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
+    logs.sort(key=lambda r: r.time_or_observed_unix_nano)
+    return attach_log_content([with_content(s) for s in spans], logs), logs
 
 
 def _trace_summary(row: tuple) -> TraceSummary:
@@ -433,11 +448,6 @@ _SPAN_LOG_QUERY = _LOG_QUERY.replace("WHERE l.trace_id = ?", "WHERE l.trace_id =
 _NO_RESOURCE = StoredResource({})  # shared by every outline span: frozen, and never filled
 _NO_SCOPE = StoredScope("", "")
 
-# A string value of a JSON column contains :text (json_tree's 'text' leaves: not keys, not
-# punctuation); with :quick, a scan of the raw JSON first rules the row out cheaply.
-_JSON_HAS = ("((NOT :quick OR instr(lower({0}), lower(:text)) > 0) AND EXISTS (SELECT 1 FROM json_tree({0}) "
-             "WHERE type = 'text' AND instr(lower(value), lower(:text)) > 0))")
-_LOG_HAS = f"({_JSON_HAS.format('l.body')} OR {_JSON_HAS.format('l.attributes')})"
 _FIND_QUERY = f"""
 SELECT s.span_id FROM spans AS s
 WHERE s.trace_id = :trace_id AND (
