@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service", help="only traces whose root service is this")
     p.add_argument("--errors", action="store_true", help="only traces with an error span")
     p.add_argument("--model", help="only traces that called this model")
-    p.add_argument("--text", help="only traces with this text (any case) in a span name, an attribute value, "
-                                  "a message, a span event or a log record")
+    p.add_argument("--text", help="only traces with these words (any case) in one span or log record: its "
+                                  "name, attribute values, messages, events (see the README's Search)")
     p = add("show", cmd_show, "one trace's spans (and log records)")
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")

@@ -114,6 +114,11 @@ class Receiver:
     def flush(self, timeout: float = 10.0) -> bool:
         return self._writer.flush(timeout) if self._writer else True
 
+    def wait_indexed(self, timeout: float = 10.0) -> bool:
+        """Wait until everything written so far is full-text indexed (the list's search reads
+        the index; what waits for it is scanned meanwhile)."""
+        return self._writer.wait_indexed(timeout) if self._writer else True
+
     def pending_spans(self) -> int:
         """Spans accepted but not yet committed (the writer's queue depth)."""
         return self._writer.pending_spans if self._writer else 0

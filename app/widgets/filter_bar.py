@@ -21,8 +21,8 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.text_edit = QLineEdit(placeholderText="Search names, attributes, messages…", clearButtonEnabled=True)
-        self.text_edit.setToolTip("Free text, any case: span names, attribute values, prompt and completion "
-                                  "text, span events and log records (Ctrl+L)")
+        self.text_edit.setToolTip("Words, any case, all in one span or log record: span names, attribute "
+                                  "values, prompt and completion text, events (Ctrl+L). gpt-4o is a phrase.")
         self.service_box = _combo(ALL_SERVICES, "Only traces whose root span is of this service")
         self.model_box = _combo(ALL_MODELS, "Only traces that called this model")
         self.errors_box = QCheckBox("Errors only", toolTip="Only traces with at least one error span")

@@ -21,6 +21,7 @@ import orjson
 
 from receiver.errors import TraceNotFound
 from receiver.storage.response_ids import MERGED_THROUGH, Key, service_key
+from receiver.storage.text_index import clear_text_index, lower_watermark, unindex_traces
 
 _TRACE_IDS = "(SELECT value FROM json_each(:trace_ids))"
 # Ids with anything stored: a rollup, spans, or only log records (their spans never came).
@@ -107,12 +108,14 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], *, must_ex
     promoted, recounted = _promote_copies(conn, ids, first_reports)
     response_ids = [response_id for (response_id,) in conn.execute(_RESPONSE_IDS, ids)]
 
+    unindex_traces(conn, _TRACE_IDS, ids)
     spans = _changes(conn, f"DELETE FROM spans WHERE trace_id IN {_TRACE_IDS}", ids)
     logs = _changes(conn, f"DELETE FROM logs WHERE trace_id IN {_TRACE_IDS}", ids)
     if response_ids:
         logs += _changes(conn, _DELETE_ORPHAN_LOGS, {"response_ids": orjson.dumps(response_ids).decode()})
     traces = _changes(conn, f"DELETE FROM traces WHERE trace_id IN {_TRACE_IDS}", ids)
     conn.execute(_LOWER_MERGED_THROUGH, (MERGED_THROUGH,))
+    lower_watermark(conn)
     if recounted:
         refresh_trace_rollups(conn, sorted(recounted))
     return TraceDeletion(DeletedCounts(traces, spans, logs, 0, frozenset(present)), forgotten, promoted,
@@ -160,6 +163,7 @@ def clear_all(conn: sqlite3.Connection, *, keep_shared_rows: bool = False) -> De
     (secure_delete,) = conn.execute("PRAGMA secure_delete").fetchone()
     conn.execute("PRAGMA secure_delete = FAST")
     try:
+        clear_text_index(conn)
         traces, spans, logs, metric_points = [_changes(conn, f"DELETE FROM {table}")
                                               for table in ("traces", "spans", "logs", "metric_points")]
         conn.execute("DELETE FROM response_ids")
@@ -174,6 +178,4 @@ def clear_all(conn: sqlite3.Connection, *, keep_shared_rows: bool = False) -> De
 
 def _changes(conn: sqlite3.Connection, sql: str, params: dict | tuple = ()) -> int:
     """Run one statement; return the rows it changed."""
-    before = conn.total_changes
-    conn.execute(sql, params)
-    return conn.total_changes - before
+    return conn.execute(sql, params).rowcount  # the statement's own rows, not its triggers

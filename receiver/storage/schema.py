@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from receiver.errors import StorageFailed
+from receiver.storage.text_index import create_text_index
 
 MIGRATIONS = Migrations("tracepane")
 # The writer inserts span rows from one JSON array through a MATERIALIZED CTE (SQLite 3.35).
@@ -263,6 +264,13 @@ def m006_response_ids_table(db: Database) -> None:
                "coalesce(max(rowid), 0) FROM spans")
     db.execute("DROP TRIGGER spans_mark_duplicate")
     db.execute("DROP INDEX spans_by_response")
+
+
+@MIGRATIONS()
+def m007_text_index(db: Database) -> None:
+    # Full-text search over span and log text (receiver.storage.text_index): indexes what is
+    # stored already, so a large database takes a while once (about 40 µs per span).
+    create_text_index(db.conn)
 
 
 def open_write_db(path: Path) -> Database:

@@ -35,6 +35,7 @@ from receiver.records import (
 )
 from receiver.storage.read_db import open_read_db
 from receiver.storage.stats import StoreStats, count_stats
+from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
 
 __all__ = ["TraceStore", "QueryCancelled", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
@@ -111,17 +112,23 @@ class TraceStore:
                     after: tuple[int, str] | None = None) -> TracePage:
         """Traces newest first. `after` is the previous page's `next_cursor`."""
         filters = filters or TraceFilter()
-        where, params = _trace_where(filters)
+        terms = search_terms(filters.text) if filters.text else []
+        where, params = _trace_where(filters, scan_text=not terms)
         if after is not None:
             where.append("(start_time_unix_nano, trace_id) < (:after_start, :after_id)")
             params["after_start"], params["after_id"] = after
-        sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT :limit"
-        params["limit"] = limit + 1
-        with self._read() as conn:
-            rows = conn.execute(sql, params).fetchall()
+        if terms:
+            with self._read() as conn:
+                rows = [row[1:] for row in search_page(conn, terms, f"start_time_unix_nano, {_TRACE_COLUMNS}",
+                                                       where, params, limit + 1)]
+        else:
+            sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT :limit"
+            params["limit"] = limit + 1
+            with self._read() as conn:
+                rows = conn.execute(sql, params).fetchall()
         traces = [_trace_summary(row) for row in rows[:limit]]
         cursor = None
         if len(rows) > limit and traces:
@@ -221,7 +228,7 @@ class TraceStore:
             return []
         with self._read() as conn:
             rows = conn.execute(_FIND_QUERY, {"trace_id": trace_id.lower(), "text": text,
-                                              "quick": _quick_scan_finds(text)}).fetchall()
+                                              "quick": quick_scan_finds(text)}).fetchall()
         return [span_id for (span_id,) in rows]
 
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
@@ -306,7 +313,9 @@ class TraceStore:
         self._local = threading.local()
 
 
-def _trace_where(filters: TraceFilter) -> tuple[list[str], dict[str, Any]]:
+def _trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions on `traces` for the filters; the free text only with `scan_text` (text
+    without words, which the full-text index cannot look for)."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if filters.service_name:
@@ -326,32 +335,17 @@ def _trace_where(filters: TraceFilter) -> tuple[list[str], dict[str, Any]]:
     if filters.model:
         where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = :model)")
         params["model"] = filters.model
-    if filters.text:
+    if filters.text and scan_text:
         where.append(_TEXT_MATCH)
-        params.update(text=filters.text, quick=_quick_scan_finds(filters.text))
+        params.update(text=filters.text, quick=quick_scan_finds(filters.text))
     return where, params
 
 
-def _quick_scan_finds(text: str) -> bool:
-    """Whether a scan of the raw JSON finds `text` wherever a string value holds it: JSON
-    escapes only `"`, `\\` and control characters, so without those it does, and a cheap
-    `instr` over the whole column rules out most rows before `json_tree` runs."""
-    return not any(ch in '"\\' or not ch.isprintable() for ch in text)
-
-
-# A string value of a JSON column contains :text (json_tree's 'text' leaves: not keys, not
-# punctuation; message text travels inside such strings); with :quick, a scan of the raw JSON
-# first rules the row out cheaply.
-_JSON_HAS = ("((NOT :quick OR instr(lower({0}), lower(:text)) > 0) AND EXISTS (SELECT 1 FROM json_tree({0}) "
-             "WHERE type = 'text' AND instr(lower(value), lower(:text)) > 0))")
-_LOG_HAS = f"({_JSON_HAS.format('l.body')} OR {_JSON_HAS.format('l.attributes')})"
-# The list's free text, a scan (full-text indexing is a later step): span names and status
-# messages, string values of attributes and events, the trace's log records.
-_TEXT_MATCH = (
-    "(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND (instr(lower(s.name), lower(:text)) > 0"
-    " OR instr(lower(s.status_message), lower(:text)) > 0"
-    f" OR {_JSON_HAS.format('s.attributes')} OR {_JSON_HAS.format('s.events')}))"
-    f" OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id AND {_LOG_HAS}))")
+_LOG_HAS = log_has("l")
+# Free text without words (punctuation only), a scan: span names and status messages, string
+# values of attributes and events, the trace's log records.
+_TEXT_MATCH = (f"(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND {span_has('s')})"
+               f" OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id AND {_LOG_HAS}))")
 
 
 def _orphan_log_rows(conn: sqlite3.Connection, spans: list[StoredSpan]) -> list[tuple]:
@@ -451,10 +445,7 @@ _NO_SCOPE = StoredScope("", "")
 _FIND_QUERY = f"""
 SELECT s.span_id FROM spans AS s
 WHERE s.trace_id = :trace_id AND (
-    instr(lower(s.name), lower(:text)) > 0
-    OR instr(lower(s.status_message), lower(:text)) > 0
-    OR {_JSON_HAS.format('s.attributes')}
-    OR {_JSON_HAS.format('s.events')}
+    {span_has('s')}
     OR s.span_id IN (SELECT l.span_id FROM logs AS l WHERE l.trace_id = :trace_id AND l.span_id IS NOT NULL
                      AND {_LOG_HAS})
     OR (s.response_id IS NOT NULL AND s.duplicate_of IS NULL AND EXISTS (

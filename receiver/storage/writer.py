@@ -36,11 +36,17 @@ from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, d
 from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
+from receiver.storage.text_index import index_pending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 IDLE_CHECKPOINT_S = 0.5  # after this long with nothing to write, have the WAL folded into the database
+# Full-text indexing waits for a pause this long in the traffic, so that it never slows a
+# burst of exports down; past TEXT_BACKLOG_MAX rows waiting it goes on between batches anyway
+# (readers scan what waits: that must stay small).
+INDEX_AFTER_IDLE_S = 0.05
+TEXT_BACKLOG_MAX = 50_000
 STARTUP_TIMEOUT_S = 30.0  # opening and migrating a large database can take a moment
 CLOSE_TIMEOUT_S = 30.0
 
@@ -210,6 +216,10 @@ class DatabaseWriter:
         self._checkpointer = Checkpointer(db_path)
         self._rows_since_checkpoint = 0
         self._vacuum_wanted = False  # after a clear: the file is nearly all free pages
+        # rows waiting for the full-text index: a guess, corrected by each chunk indexed (an
+        # earlier run may have left some)
+        self._text_backlog = TEXT_BACKLOG_MAX
+        self._indexing = False  # indexing chunk after chunk while nothing else comes
 
     # --- called from other threads ------------------------------------------------------
 
@@ -244,6 +254,12 @@ class DatabaseWriter:
         """Wait until at least `spans` spans are queued or being written. False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: self._pending_spans >= spans, timeout)
+
+    def wait_indexed(self, timeout: float = 10.0) -> bool:
+        """Wait until everything written so far is in the full-text index; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._in_flight and not self._text_backlog,
+                                       timeout)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is committed. False on timeout."""
@@ -338,7 +354,16 @@ class DatabaseWriter:
                 if self._jobs:
                     self._run_jobs(db.conn)
                     wal_dirty = True
-                tickets = self._take_batch(IDLE_CHECKPOINT_S if wal_dirty else None)
+                if self._text_backlog:
+                    timeout = 0 if self._indexing else INDEX_AFTER_IDLE_S
+                else:
+                    timeout = IDLE_CHECKPOINT_S if wal_dirty else None
+                tickets = self._take_batch(timeout)
+                self._indexing = tickets is None and self._text_backlog > 0
+                if self._indexing:  # a pause in the traffic: index what was written
+                    self._index_text(db.conn)
+                    wal_dirty = True
+                    continue
                 if tickets is None:  # idle: a good moment for the merge and the checkpoint
                     self._merge_response_ids(db.conn)
                     if self._vacuum_wanted:
@@ -351,7 +376,10 @@ class DatabaseWriter:
                     if self._jobs:
                         continue
                     return
-                self._rows_since_checkpoint += self._write(db, tickets)
+                written = self._write(db, tickets)
+                self._rows_since_checkpoint += written
+                if self._text_backlog > TEXT_BACKLOG_MAX:
+                    self._index_text(db.conn)
                 if self._response_ids.unmerged >= MERGE_AT:
                     self._merge_response_ids(db.conn)
                 if self._rows_since_checkpoint >= CHECKPOINT_EVERY_ROWS:
@@ -431,6 +459,16 @@ class DatabaseWriter:
         except sqlite3.Error:  # the free pages are reused by later spans anyway
             log.warning("VACUUM after clearing the database failed", exc_info=True)
 
+    def _index_text(self, conn: sqlite3.Connection) -> None:
+        try:
+            indexed = index_pending(conn)
+        except sqlite3.Error:  # the rows stay pending (readers scan them): tried after the next write
+            log.warning("full-text indexing failed; will retry", exc_info=True)
+            indexed = 0
+        with self._cond:
+            self._text_backlog = max(self._text_backlog - indexed, 1) if indexed else 0
+            self._cond.notify_all()
+
     def _merge_response_ids(self, conn: sqlite3.Connection) -> None:
         try:
             self._response_ids.merge(conn)
@@ -473,6 +511,8 @@ class DatabaseWriter:
         with self._cond:
             self._pending_spans -= sum(t.batch.size for t in tickets)
             self._in_flight = 0
+            if error is None:
+                self._text_backlog += written.spans + written.logs
             self._cond.notify_all()
         for ticket in tickets:
             ticket._finish(error or ticket.error)
@@ -571,9 +611,10 @@ def _insert_span_rows(conn: sqlite3.Connection, rows: tuple[tuple, ...], rows_js
         return 0
     if rows_json is None:
         return _insert_rows(conn, "spans", _SPAN_ROW_SQL, tuple(_bindable(row) for row in rows))
-    before = conn.total_changes
     conn.execute(_INSERT_SPANS_FROM_JSON, (rows_json,))
-    return conn.total_changes - before
+    # changes(), not total_changes: the rows the statement inserted, not its triggers' rows
+    # (`rowcount` is -1 for a statement that starts with WITH)
+    return conn.execute("SELECT changes()").fetchone()[0]
 
 
 _ESCAPED_NUL = re.compile(rb"\\u0000")  # a regex finds it in a batch in 60 % of `in`'s time
@@ -589,11 +630,11 @@ def _insert_rows(conn: sqlite3.Connection, table: str, row_sql: str, rows: tuple
     how many rows were new. A row already stored (same key) is skipped: ingest is idempotent."""
     if not rows:
         return 0
-    before = conn.total_changes
+    new_rows = 0
     per_statement = min(_MAX_ROWS_PER_STATEMENT,
                         conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(rows[0]))
     for start in range(0, len(rows), per_statement):
         chunk = rows[start:start + per_statement]
         sql = f"INSERT INTO {table} VALUES {', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"
-        conn.execute(sql, [value for row in chunk for value in row])
-    return conn.total_changes - before
+        new_rows += conn.execute(sql, [value for row in chunk for value in row]).rowcount  # not its triggers
+    return new_rows

@@ -120,7 +120,12 @@ def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
         controller = TraceListController(big, model)
         for name, list_filter in (("first page, 1M spans stored (ms)", ListFilter()),
                                   ("service + errors only page, 1M spans (ms)",
-                                   ListFilter(service="support-agent", errors_only=True))):
+                                   ListFilter(service="support-agent", errors_only=True)),
+                                  ("one full-text term, common ('refund'), 1M spans (ms)", ListFilter(text="refund")),
+                                  ("one full-text term, rare ('timed'), 1M spans (ms)", ListFilter(text="timed")),
+                                  ("one full-text term no span has, 1M spans (ms)", ListFilter(text="zzyzx")),
+                                  ("service + errors only + 'refund', 1M spans (ms)",
+                                   ListFilter(service="support-agent", errors_only=True, text="refund"))):
             times = []
             for _ in range(args.repeat):
                 loaded = []

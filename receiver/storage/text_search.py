@@ -1,0 +1,120 @@
+"""Free text: the trace list's search (from the full-text index, `receiver.storage.text_index`)
+and the substring scans that find-in-trace and not-yet-indexed rows use.
+
+A page of matching traces, newest first, is found without reading every match: matches
+stream from the index in descending document id, which is ordered by (a bound on) the trace
+start, and the stream stops once no document still unread can belong to a trace newer than
+the page's last one. A common word fills the page from the first few hundred documents;
+a rare word's matches are few to begin with. Rows the writer has not indexed yet (a moment's
+worth, under load) are scanned, each term as a case-insensitive substring.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import orjson
+
+from receiver.storage.text_index import DOC_SECOND_SHIFT, INDEXED_THROUGH
+
+_WORD = re.compile(r"[^\W_]")  # what the index's tokenizer keeps (letters and digits)
+_FIRST_BATCH, _MAX_BATCH = 256, 16_384
+_NO_UPPER = (1 << 63) - 1
+
+_STREAM = ("SELECT f.rowid, d.trace_id FROM text_index AS f JOIN text_docs AS d ON d.doc = f.rowid "
+           "WHERE text_index MATCH :match AND f.rowid < :upper ORDER BY f.rowid DESC LIMIT :batch")
+
+
+def search_terms(text: str) -> list[str]:
+    """The whitespace-separated terms of `text` that hold a word (the index finds nothing else)."""
+    return [term for term in text.split() if _WORD.search(term)]
+
+
+def match_expression(terms: list[str]) -> str:
+    """The FTS5 query: every term in one span or log record, as whole words (`gpt-4o` is the
+    phrase "gpt 4o"); case and accents do not matter."""
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def quick_scan_finds(text: str) -> bool:
+    """Whether a scan of the raw JSON finds `text` wherever a string value holds it: JSON
+    escapes only `"`, `\\` and control characters, so without those it does, and a cheap
+    `instr` over the whole column rules out most rows before `json_tree` runs."""
+    return not any(ch in '"\\' or not ch.isprintable() for ch in text)
+
+
+def json_has(column: str, text: str = "text", quick: str = "quick") -> str:
+    """SQL: a string value of JSON `column` contains parameter `:text` (json_tree's 'text'
+    leaves: not keys, not punctuation); with `:quick`, a scan of the raw JSON rules the row
+    out cheaply first."""
+    return (f"((NOT :{quick} OR instr(lower({column}), lower(:{text})) > 0) AND EXISTS (SELECT 1 FROM "
+            f"json_tree({column}) WHERE type = 'text' AND instr(lower(value), lower(:{text})) > 0))")
+
+
+def span_has(alias: str, text: str = "text", quick: str = "quick") -> str:
+    """SQL: the span's name, status message, attribute or event strings contain `:text`."""
+    return (f"(instr(lower({alias}.name), lower(:{text})) > 0"
+            f" OR instr(lower({alias}.status_message), lower(:{text})) > 0"
+            f" OR {json_has(alias + '.attributes', text, quick)} OR {json_has(alias + '.events', text, quick)})")
+
+
+def log_has(alias: str, text: str = "text", quick: str = "quick") -> str:
+    """SQL: the log record's body or attribute strings contain `:text`."""
+    return f"({json_has(alias + '.body', text, quick)} OR {json_has(alias + '.attributes', text, quick)})"
+
+
+def search_page(conn: sqlite3.Connection, terms: list[str], select: str, where: list[str],
+                params: dict[str, Any], limit: int) -> list[tuple]:
+    """Up to `limit` rows of `select` (trace columns, `start_time_unix_nano` and `trace_id`
+    first) for the newest traces that match every term and pass `where`, newest first."""
+    # from the ids to the rows (CROSS JOIN keeps that order): by a filter's index instead, SQLite
+    # would read every trace of the service
+    summary_sql = (f"SELECT {select} FROM json_each(:ids) AS wanted CROSS JOIN traces "
+                   "ON traces.trace_id = wanted.value" + "".join(f" AND {condition}" for condition in where))
+    found: dict[str, tuple] = {}
+
+    def add(trace_ids: set[str]) -> None:
+        for row in conn.execute(summary_sql, {**params, "ids": orjson.dumps(sorted(trace_ids)).decode()}):
+            found[row[1]] = row
+
+    seen = _pending_matches(conn, terms)
+    if seen:
+        add(seen)
+    match, start_after = match_expression(terms), params.get("start_after")
+    upper, batch = _NO_UPPER, _FIRST_BATCH
+    while True:
+        docs = conn.execute(_STREAM, {"match": match, "upper": upper, "batch": batch}).fetchall()
+        new = {trace_id for _, trace_id in docs} - seen
+        if new:
+            seen |= new
+            add(new)
+        if len(docs) < batch:
+            break  # every match read
+        upper = docs[-1][0]
+        # Every unread document's trace started before the end of the unread top second.
+        unread_before_ns = (((upper - 1) >> DOC_SECOND_SHIFT) + 1) * 1_000_000_000
+        if start_after is not None and unread_before_ns <= start_after:
+            break
+        if len(found) >= limit and _newest(found, limit)[-1][0] >= unread_before_ns:
+            break
+        batch = min(batch * 4, _MAX_BATCH)
+    return _newest(found, limit)
+
+
+def _pending_matches(conn: sqlite3.Connection, terms: list[str]) -> set[str]:
+    """Traces whose spans or records not indexed yet hold every term (as substrings)."""
+    params: dict[str, Any] = {"through": conn.execute("SELECT value FROM writer_state WHERE name = ?",
+                                                      (INDEXED_THROUGH,)).fetchone()[0]}
+    for i, term in enumerate(terms):
+        params[f"t{i}"], params[f"q{i}"] = term, quick_scan_finds(term)
+    in_span = " AND ".join(span_has("s", f"t{i}", f"q{i}") for i in range(len(terms)))
+    in_log = " AND ".join(log_has("l", f"t{i}", f"q{i}") for i in range(len(terms)))
+    sql = (f"SELECT s.trace_id FROM spans AS s WHERE s.rowid > :through AND {in_span} UNION "
+           f"SELECT l.trace_id FROM text_pending_logs AS p JOIN logs AS l ON l.log_id = p.log_id WHERE {in_log}")
+    return {trace_id for (trace_id,) in conn.execute(sql, params)}
+
+
+def _newest(found: dict[str, tuple], count: int) -> list[tuple]:
+    return sorted(found.values(), key=lambda row: (row[0], row[1]), reverse=True)[:count]
