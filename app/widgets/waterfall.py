@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPalette, QPen, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +47,11 @@ __all__ = ["WaterfallView"]
 KEY_ZOOM_STEP = 1.5
 SPAN_ZOOM_MARGIN = 0.06  # of the span's duration, each side, when zooming to a span
 NAME_COLUMN_PX = 300
+# A trace bigger than this opens with only its first screen of rows laid out, painted at once,
+# and the rest expanded right after (laying out 10,000 rows costs ~75 ms before any paint).
+EXPAND_AT_ONCE_SPANS = 2_000
+FIRST_SCREEN_ROWS = 300
+EXPAND_REST_LATEST_MS = 250  # when no paint comes (the waterfall hidden)
 
 
 @dataclass
@@ -80,6 +85,8 @@ class WaterfallView(QWidget):
         self._drag: _Drag | None = None
         self._same_trace = False  # set_trace is handing the model more of the trace it shows
         self._kept: _ViewState | None = None  # across a reset of the same trace
+        self._expand_rest_after = 0  # the reset whose tree is expanded whole once its first screen is painted
+        self._resets = 0
         self._matches: frozenset[str] = frozenset()  # find-in-trace: highlighted by the delegates
 
         self.tree = QTreeView()
@@ -226,11 +233,20 @@ class WaterfallView(QWidget):
             self.tree.setColumnWidth(column, width)
 
     def _on_model_about_to_reset(self) -> None:
+        if self._expand_rest_after:  # still opening: what the user keeps is the whole tree open
+            self._expand_rest_after = 0
+            self.tree.expandAll()
         self._kept = self._view_state() if self._same_trace else None
 
     def _on_model_reset(self) -> None:
-        self.tree.expandAll()
         kept, self._kept = self._kept, None
+        self._resets += 1
+        if kept is None and self.model.span_count() > EXPAND_AT_ONCE_SPANS:
+            self._expand_first_rows(FIRST_SCREEN_ROWS)
+            self._expand_rest_after = self._resets  # at the first paint (eventFilter), or soon if hidden
+            QTimer.singleShot(EXPAND_REST_LATEST_MS, self.tree, self._expand_rest)
+        else:
+            self.tree.expandAll()
         if kept is not None:
             self._restore_view_state(kept)
             return
@@ -239,6 +255,26 @@ class WaterfallView(QWidget):
         if self._selected_id is not None:
             self._selected_id = None
             self.sig_span_selected.emit(None)
+
+    def _expand_rest(self) -> None:
+        if self._expand_rest_after == self._resets:
+            self._expand_rest_after = 0
+            self.tree.expandAll()
+
+    def _expand_first_rows(self, rows: int) -> None:
+        """Expand the parents among the first `rows` rows in display order: what the first
+        screen of a fully expanded tree shows."""
+        model, stack = self.model, [(QModelIndex(), 0)]
+        while stack and rows > 0:
+            parent, row = stack.pop()
+            if row >= model.rowCount(parent):
+                continue
+            stack.append((parent, row + 1))
+            rows -= 1
+            index = model.index(row, 0, parent)
+            if model.hasChildren(index):
+                self.tree.expand(index)
+                stack.append((index, 0))
 
     def _view_state(self) -> _ViewState:
         tree, model = self.tree, self.model
@@ -309,6 +345,8 @@ class WaterfallView(QWidget):
             return self._on_key(event)
         if watched is self.tree.viewport():
             match event.type():
+                case QEvent.Type.Paint if self._expand_rest_after:  # the first screen: the rest after it
+                    QTimer.singleShot(0, self.tree, self._expand_rest)
                 case QEvent.Type.Wheel:
                     return self._on_wheel(event)
                 case QEvent.Type.MouseButtonPress:

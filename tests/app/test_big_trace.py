@@ -56,6 +56,34 @@ def test_a_10000_span_trace_opens_with_every_span_in_its_tree(big_window):
     assert len(big.deep_path) == 25  # 24 levels down
 
 
+def test_a_big_trace_shows_its_first_screen_at_once_and_expands_the_rest_right_after(qtbot, big_window):
+    window, big = big_window
+    model, tree = window.waterfall.model, window.waterfall.tree
+    parents = [span.span_id for span in model.spans_in_tree_order() if model.hasChildren(model.index_of(span.span_id))]
+    at_first_paint: dict[str, object] = {}
+
+    def look_at_first_screen() -> None:  # right after the waterfall's own reset handling
+        rows, index = [], model.index(0, 0)
+        while index.isValid() and len(rows) < 60:
+            rows.append(model.span_at(index).span_id)
+            index = tree.indexBelow(index)
+        at_first_paint["rows"] = rows
+        at_first_paint["expanded"] = sum(tree.isExpanded(model.index_of(span_id)) for span_id in parents)
+
+    window.trace_list.setCurrentIndex(QModelIndex())
+    qtbot.waitUntil(lambda: model.trace_id is None, timeout=WAIT_MS)
+    model.modelReset.connect(look_at_first_screen)
+    window.trace_list.select_trace(big.trace_id)
+    qtbot.waitUntil(lambda: "rows" in at_first_paint, timeout=WAIT_MS)
+    model.modelReset.disconnect(look_at_first_screen)
+    in_order = [span.span_id for span in model.spans_in_tree_order()]
+    assert at_first_paint["rows"] == in_order[:60]  # the screen a fully open tree starts with
+    assert 0 < at_first_paint["expanded"] < len(parents)  # not yet all of it laid out...
+    qtbot.waitUntil(lambda: all(tree.isExpanded(model.index_of(span_id)) for span_id in parents),
+                    timeout=WAIT_MS)  # ...which follows, without the user doing anything
+    assert _count_rows(model) == 10_000
+
+
 def test_selecting_a_span_fetches_its_messages_which_the_outline_leaves_out(qtbot, big_window):
     window, big = big_window
     outline = window.waterfall.model.span_at(window.waterfall.model.index_of(big.deep_span_id))

@@ -81,6 +81,7 @@ def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
     for body in build_big_trace(BIG_TRACE_SPANS).bodies:
         post(body)
     host.receiver.flush(60)
+    host.receiver.wait_indexed(120)  # opening is measured apart from the indexing that follows an import
     wait_until(lambda: window.list_model.rowCount() == 1)
     trace_id = window.list_model.trace_at(0).trace_id
     opens = []
@@ -93,6 +94,7 @@ def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
         window.waterfall.tree.viewport().repaint()  # the first paint, synchronously
         opens.append(time.perf_counter() - started)
     results["open a 10,000-span trace until painted (ms)"] = statistics.median(opens) * 1000
+    results["  the same, fastest run (ms)"] = min(opens) * 1000  # this VM's noise is large
 
     from tests.otlp_builders import make_request, make_span, new_trace_id
 
