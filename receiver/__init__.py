@@ -19,6 +19,7 @@ _EXPORTS = {
     "QueryCancelled": "receiver.storage.store",
     "QueryOnForbiddenThread": "receiver.storage.store",
     "StoreStats": "receiver.storage.stats",
+    "UsageTotals": "receiver.storage.usage_query",
     "DeletedCounts": "receiver.storage.deletion",
     "IngestEvent": "receiver.events",
     "Subscribers": "receiver.events",
@@ -82,3 +83,4 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         QueryTimeout,
         TraceStore,
     )
+    from receiver.storage.usage_query import UsageTotals  # noqa: F401

@@ -7,6 +7,7 @@ empty state says how to send one.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.bridge import ReceiverBridge
 from app.list_filter import ListFilter
+from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
 from app.open_trace import OpenTrace
 from app.paths import resource_path
@@ -44,6 +46,7 @@ from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
 from app.widgets.find_bar import FindBar, TraceFinder
 from app.widgets.inspector import InspectorPanel
+from app.widgets.meters_strip import MetersStrip
 from app.widgets.ports_dialog import PortsDialog
 from app.widgets.shortcut_sheet import ShortcutSheet
 from app.widgets.status_bar import ReceiverStatusBar
@@ -86,6 +89,8 @@ class MainWindow(QMainWindow):
         self.filter_bar = FilterBar()
         self.trace_list = TraceListView(self.list_model)
         self.trace_header = TraceHeader()
+        self.meters = MetersStrip()
+        self.meters_controller = MetersController(worker, self.meters, parent=self)
         self.waterfall = WaterfallView()
         self.inspector = InspectorPanel()
         self.empty_state = EmptyState()
@@ -94,7 +99,7 @@ class MainWindow(QMainWindow):
 
         self.find_bar = FindBar()  # Ctrl+F: find in the open trace (hidden until then)
         left = _stacked(self.filter_bar, self.trace_list)
-        top_right = _stacked(self.trace_header, self.find_bar, self.waterfall)
+        top_right = _stacked(self.meters, self.trace_header, self.find_bar, self.waterfall)
         self.finder = TraceFinder(worker, self.find_bar, self.waterfall, self)
         self.right_splitter = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         self.right_splitter.addWidget(top_right)
@@ -249,6 +254,8 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.list_controller.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(self.open_trace.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
+        self.bridge.sig_spans_ingested.connect(self.meters_controller.on_spans_ingested)
+        self.meters.sig_errors_clicked.connect(self._show_error_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
         self.list_controller.sig_loaded.connect(self._list_loaded)
         self.list_controller.sig_traces_arrived.connect(self._traces_arrived)
@@ -309,6 +316,12 @@ class MainWindow(QMainWindow):
     def _filter_changed(self, list_filter: ListFilter) -> None:
         self.trace_list.set_placeholder("No traces match the filter" if not list_filter.is_empty else "No traces")
         self.list_controller.set_filter(list_filter)
+        self.meters_controller.set_time_range(list_filter.time_range)
+
+    def _show_error_traces(self) -> None:
+        """The errors meter, clicked: the list narrows to traces with errors."""
+        self.filter_bar.set_filter(replace(self.filter_bar.value(), errors_only=True))
+        self._filter_changed(self.filter_bar.value())
 
     def _list_loaded(self, empty: bool) -> None:
         nothing_stored = empty and self.list_controller.list_filter.is_empty
@@ -335,7 +348,7 @@ class MainWindow(QMainWindow):
             self.pages.setCurrentIndex(_EMPTY)
         if self.host.starting:
             return  # a first run: the file appears as the receiver starts, and the list reloads then
-        hint = " (free text scans every span: narrow it by service, model or time range)" \
+        hint = " (text without a letter or digit is looked for in every span: narrow it by service, model or time)" \
             if "longer than" in message and self.list_controller.list_filter.text else ""
         self.status.showMessage(f"Could not read traces: {message}{hint}", 15_000)
 
@@ -345,7 +358,9 @@ class MainWindow(QMainWindow):
     def _trace_selected(self, trace_id: str | None) -> None:
         self.delete_action.setEnabled(trace_id is not None and self.host.receiver is not None)
         row = self.list_model.row_of(trace_id) if trace_id else None
-        self.trace_header.show_trace(self.list_model.trace_at(row) if row is not None else None)
+        summary = self.list_model.trace_at(row) if row is not None else None
+        self.trace_header.show_trace(summary)
+        self.meters_controller.set_open_trace(summary)
         self.open_trace.open(trace_id)
 
     def _list_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
@@ -372,6 +387,7 @@ class MainWindow(QMainWindow):
         self.finder.set_trace(None)
         self.inspector.show_span(None, [])
         self.trace_header.show_trace(None)
+        self.meters_controller.set_open_trace(None)
 
     def _span_selected(self, span: StoredSpan | None) -> None:
         """The waterfall holds outlines: the inspector shows the span in full, at once if it is

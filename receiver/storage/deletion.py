@@ -22,6 +22,8 @@ import orjson
 from receiver.errors import TraceNotFound
 from receiver.storage.response_ids import MERGED_THROUGH, Key, service_key
 from receiver.storage.text_index import clear_text_index, lower_watermark, unindex_traces
+from receiver.storage.usage import add_spans, remove_traces
+from receiver.storage.usage import clear as clear_usage
 
 _TRACE_IDS = "(SELECT value FROM json_each(:trace_ids))"
 # Ids with anything stored: a rollup, spans, or only log records (their spans never came).
@@ -109,6 +111,7 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], *, must_ex
     response_ids = [response_id for (response_id,) in conn.execute(_RESPONSE_IDS, ids)]
 
     unindex_traces(conn, _TRACE_IDS, ids)
+    remove_traces(conn, _TRACE_IDS, ids)
     spans = _changes(conn, f"DELETE FROM spans WHERE trace_id IN {_TRACE_IDS}", ids)
     logs = _changes(conn, f"DELETE FROM logs WHERE trace_id IN {_TRACE_IDS}", ids)
     if response_ids:
@@ -146,6 +149,10 @@ def _promote_copies(conn: sqlite3.Connection, ids: dict[str, str],
             recounted.add(trace_id)
             repoint.append((None, rowid))
     conn.executemany("UPDATE spans SET duplicate_of = ? WHERE rowid = ?", repoint)
+    counted_now = [rowid for duplicate_of, rowid in repoint if duplicate_of is None]
+    if counted_now:  # first reports now: in the usage rollups from here on
+        add_spans(conn, "s.rowid IN (SELECT value FROM json_each(:rowids))",
+                  {"rowids": orjson.dumps(counted_now).decode()})
     conn.executemany(_NEW_FIRST_REPORT, [(response_id, service_key(service), span_id)
                                          for (response_id, service), span_id in promoted.items()])
     return promoted, recounted
@@ -164,6 +171,7 @@ def clear_all(conn: sqlite3.Connection, *, keep_shared_rows: bool = False) -> De
     conn.execute("PRAGMA secure_delete = FAST")
     try:
         clear_text_index(conn)
+        clear_usage(conn)
         traces, spans, logs, metric_points = [_changes(conn, f"DELETE FROM {table}")
                                               for table in ("traces", "spans", "logs", "metric_points")]
         conn.execute("DELETE FROM response_ids")

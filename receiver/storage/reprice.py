@@ -10,6 +10,7 @@ from pathlib import Path
 from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook
 from receiver.records import PriceRecord
 from receiver.storage.schema import open_write_db
+from receiver.storage.usage import rebuild as rebuild_usage
 from receiver.storage.writer import INSERT_PRICE, refresh_trace_rollups
 
 CHUNK_SPANS = 2_000
@@ -63,6 +64,9 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
         for start in range(0, len(ordered), CHUNK_SPANS):
             with db.atomic():
                 refresh_trace_rollups(db.conn, ordered[start:start + CHUNK_SPANS])
+        if changed:
+            with db.atomic():
+                rebuild_usage(db.conn)
     finally:
         db.close()
     return RepriceResult(priced, changed, len(touched))

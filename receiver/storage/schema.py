@@ -15,6 +15,7 @@ from sqlite_utils.migrations import Migrations
 
 from receiver.errors import StorageFailed
 from receiver.storage.text_index import create_text_index
+from receiver.storage.usage import create_usage_tables, register_functions
 
 MIGRATIONS = Migrations("tracepane")
 # The writer inserts span rows from one JSON array through a MATERIALIZED CTE (SQLite 3.35).
@@ -273,6 +274,13 @@ def m007_text_index(db: Database) -> None:
     create_text_index(db.conn)
 
 
+@MIGRATIONS()
+def m008_usage_rollups(db: Database) -> None:
+    # Per-minute usage and latency histograms for meters and charts (receiver.storage.usage),
+    # filled from what is stored.
+    create_usage_tables(db.conn)
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
@@ -283,6 +291,7 @@ def open_write_db(path: Path) -> Database:
     conn = sqlite3.connect(str(path), check_same_thread=True)
     for pragma in WRITE_PRAGMAS:
         conn.execute(pragma)
+    register_functions(conn)
     db = Database(conn, execute_plugins=False)
     MIGRATIONS.apply(db)
     return db

@@ -20,12 +20,8 @@ from typing import Any
 from receiver.errors import DatabaseMissing, TraceNotFound
 from receiver.records import (
     GENAI_FIELDS,
-    GENAI_JSON_FIELDS,
-    PriceRecord,
     StoredLog,
     StoredMetricPoint,
-    StoredResource,
-    StoredScope,
     StoredSpan,
     TraceDetail,
     TraceFacets,
@@ -34,8 +30,16 @@ from receiver.records import (
     TraceSummary,
 )
 from receiver.storage.read_db import open_read_db
+from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, stored_log, stored_span, trace_summary
 from receiver.storage.stats import StoreStats, count_stats
 from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
+from receiver.storage.usage_query import (
+    UsageTotals,
+    latency_percentiles,
+    spend_rate_per_hour,
+    traces_usage,
+    usage_totals,
+)
 
 __all__ = ["TraceStore", "QueryCancelled", "QueryTimeout", "DEFAULT_QUERY_TIMEOUT_S"]
 
@@ -129,7 +133,7 @@ class TraceStore:
             params["limit"] = limit + 1
             with self._read() as conn:
                 rows = conn.execute(sql, params).fetchall()
-        traces = [_trace_summary(row) for row in rows[:limit]]
+        traces = [trace_summary(row) for row in rows[:limit]]
         cursor = None
         if len(rows) > limit and traces:
             cursor = (traces[-1].start_time_unix_nano, traces[-1].trace_id)
@@ -141,7 +145,7 @@ class TraceStore:
                                [trace_id.lower()]).fetchone()
         if row is None:
             raise TraceNotFound(f"no trace {trace_id}")
-        return _trace_summary(row)
+        return trace_summary(row)
 
     def get_trace_summaries(self, trace_ids: Iterable[str]) -> list[TraceSummary]:
         """The list rows of these traces (those that exist), newest first: what a live view
@@ -151,7 +155,7 @@ class TraceStore:
                                 "WHERE trace_id IN (SELECT value FROM json_each(?)) "
                                 "ORDER BY start_time_unix_nano DESC, trace_id DESC",
                                 [json.dumps([t.lower() for t in trace_ids])]).fetchall()
-        return [_trace_summary(row) for row in rows]
+        return [trace_summary(row) for row in rows]
 
     def facets(self) -> TraceFacets:
         """The services and models a filter can pick from. Models come from the newest
@@ -180,7 +184,7 @@ class TraceStore:
         with self._read() as conn:  # one snapshot for all three
             span_rows = conn.execute(_SPAN_QUERY, [trace_id]).fetchall()
             log_rows = conn.execute(_LOG_QUERY, [trace_id]).fetchall()
-            spans = [_stored_span(row) for row in span_rows]
+            spans = [stored_span(row) for row in span_rows]
             orphan_rows = _orphan_log_rows(conn, spans)
         if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
@@ -204,7 +208,7 @@ class TraceStore:
                 rows = conn.execute(_OUTLINE_QUERY, [trace_id]).fetchall()
                 if not rows and conn.execute(_HAS_LOGS, [trace_id]).fetchone() is None:
                     raise TraceNotFound(f"no trace {trace_id}")
-            return TraceDetail(trace_id, [_outline_span(row) for row in rows], [])
+            return TraceDetail(trace_id, [outline_span(row) for row in rows], [])
 
     def get_span(self, trace_id: str, span_id: str) -> tuple[StoredSpan, list[StoredLog]]:
         """One span exactly as `get_trace` gives it (content from its attributes and from its log
@@ -214,7 +218,7 @@ class TraceStore:
             row = conn.execute(_ONE_SPAN_QUERY, [trace_id, span_id]).fetchone()
             if row is None:
                 raise TraceNotFound(f"no span {span_id} in trace {trace_id}")
-            span = _stored_span(row)
+            span = stored_span(row)
             log_rows = conn.execute(_SPAN_LOG_QUERY, [trace_id, span_id]).fetchall()
             orphan_rows = _orphan_log_rows(conn, [span])
         spans, logs = _with_logs([span], log_rows, orphan_rows)
@@ -247,6 +251,34 @@ class TraceStore:
             rows = conn.execute(sql, params).fetchall()
         return [StoredMetricPoint(*row[:5], None if row[5] is None else bool(row[5]), *row[6:13],
                                   json.loads(row[13]), json.loads(row[14]), row[15]) for row in rows]
+
+    def usage(self, start_ns: int | None = None, end_ns: int | None = None) -> UsageTotals:
+        """Calls, errors by kind, tokens and cost of the spans that started in the minutes
+        overlapping [start_ns, end_ns), from the per-minute rollups."""
+        with self._read() as conn:
+            return usage_totals(conn, start_ns, end_ns)
+
+    def traces_usage(self, trace_ids: Iterable[str]) -> UsageTotals:
+        """The same totals for these traces, from their spans."""
+        with self._read() as conn:
+            return traces_usage(conn, list(trace_ids))
+
+    def session_trace_ids(self, session_id: str) -> list[str]:
+        """The traces of a session (conversation), oldest first."""
+        with self._read() as conn:
+            return [trace_id for (trace_id,) in conn.execute(
+                "SELECT trace_id FROM traces WHERE session_id = ? ORDER BY start_time_unix_nano", [session_id])]
+
+    def spend_rate(self, now_ns: int, start_ns: int | None = None, end_ns: int | None = None) -> float:
+        """Dollars per hour: of the last 60 minutes, or of a time range (both bounds)."""
+        with self._read() as conn:
+            return spend_rate_per_hour(conn, now_ns, start_ns, end_ns)
+
+    def latency_percentiles(self, start_ns: int | None = None, end_ns: int | None = None,
+                            **options: Any) -> dict[float, float] | None:
+        """Model-call latency percentiles in ms (`usage_query.latency_percentiles`)."""
+        with self._read() as conn:
+            return latency_percentiles(conn, start_ns, end_ns, **options)
 
     def stats(self) -> StoreStats:
         with self._read() as conn:
@@ -361,77 +393,14 @@ def _with_logs(spans: list[StoredSpan], log_rows: list[tuple],
     # the message readers load only for a trace's detail: listing and counting stay quick to start
     from receiver.genai.assemble import adopt_orphan_logs, attach_log_content, with_content
 
-    logs = [_stored_log(row) for row in log_rows]
-    logs += adopt_orphan_logs(spans, [_stored_log(row) for row in orphan_rows])
+    logs = [stored_log(row) for row in log_rows]
+    logs += adopt_orphan_logs(spans, [stored_log(row) for row in orphan_rows])
     logs.sort(key=lambda r: r.time_or_observed_unix_nano)
     return attach_log_content([with_content(s) for s in spans], logs), logs
 
 
-def _trace_summary(row: tuple) -> TraceSummary:
-    (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated, input_tokens, output_tokens,
-     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id) = row
-    return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans, int(errors), updated,
-                        input_tokens, output_tokens, cache_read, cache_write, cost, llm_calls or 0, unpriced or 0,
-                        json.loads(models) if models else [], session_id)
-
-
-def _resource_and_scope(row: tuple) -> tuple[StoredResource, StoredScope]:
-    """The last nine columns of a span or log query: the joined resource (4) and scope (5)."""
-    r_attrs, r_dropped, r_refs, r_schema, s_name, s_version, s_attrs, s_dropped, s_schema = row[-9:]
-    return (StoredResource(json.loads(r_attrs or "{}"), r_dropped or 0, json.loads(r_refs or "[]"), r_schema or ""),
-            StoredScope(s_name or "", s_version or "", json.loads(s_attrs or "{}"), s_dropped or 0, s_schema or ""))
-
-
-def _stored_log(row: tuple) -> StoredLog:
-    (trace_id, span_id, time_ns, observed_ns, severity_number, severity_text, event_name, body,
-     attributes, dropped_attrs, flags, service) = row[:12]
-    resource, scope = _resource_and_scope(row)
-    return StoredLog(trace_id=trace_id, span_id=span_id, time_unix_nano=time_ns,
-                     observed_time_unix_nano=observed_ns, severity_number=severity_number,
-                     severity_text=severity_text, event_name=event_name, body=json.loads(body),
-                     attributes=json.loads(attributes), dropped_attributes_count=dropped_attrs, flags=flags,
-                     service_name=service, resource=resource, scope=scope)
-
-
-def _cost_breakdown(genai: dict[str, Any], record: PriceRecord) -> dict[str, Any]:
-    """A priced span's breakdown: its stored tokens times its stored price (the ingest arithmetic)."""
-    from receiver.genai.pricing import price_tokens, stored_price  # imports genai-prices: only when needed
-
-    price, price_date = stored_price(record)
-    return price_tokens(price, price_date, input_tokens=genai["input_tokens"], output_tokens=genai["output_tokens"],
-                        cache_read_tokens=genai["cache_read_tokens"], cache_write_tokens=genai["cache_write_tokens"],
-                        reasoning_tokens=genai["reasoning_tokens"]).to_json()
-
-
-def _stored_span(row: tuple) -> StoredSpan:
-    (trace_id, span_id, parent, name, kind, start, end, status_code, status_message, trace_state,
-     flags, attributes, events, links, dropped_attrs, dropped_events, dropped_links, service) = row[:18]
-    resource, scope = _resource_and_scope(row)
-    genai_end = 18 + len(GENAI_FIELDS)
-    genai = {name: (json.loads(value) if name in GENAI_JSON_FIELDS and value is not None else value)
-             for name, value in zip(GENAI_FIELDS, row[18:genai_end], strict=True)}
-    if genai["is_streaming"] is not None:
-        genai["is_streaming"] = bool(genai["is_streaming"])
-    price = row[genai_end:genai_end + len(PriceRecord._fields)]
-    if price[0] is not None and genai["cost_breakdown"] is None:
-        genai["cost_breakdown"] = _cost_breakdown(genai, PriceRecord(*price))
-
-    return StoredSpan(
-        trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
-        start_time_unix_nano=start, end_time_unix_nano=end, status_code=status_code,
-        status_message=status_message, trace_state=trace_state, flags=flags,
-        attributes=json.loads(attributes), events=json.loads(events), links=json.loads(links),
-        dropped_attributes_count=dropped_attrs, dropped_events_count=dropped_events,
-        dropped_links_count=dropped_links, service_name=service, resource=resource, scope=scope,
-        genai=genai,
-    )
-
-
 # --- the open trace at any size (get_trace_outline, get_span, find_in_trace) ------------
 
-# What a waterfall shows of a span's canonical GenAI fields; an outline's `genai` holds these only.
-OUTLINE_GENAI_FIELDS = ("operation", "request_model", "response_model", "input_tokens", "output_tokens", "cost_usd",
-                        "duplicate_of", "error_type")
 _OUTLINE_QUERY = (
     "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_unix_nano, end_time_unix_nano, status_code, "
     f"status_message, service_name, {', '.join(OUTLINE_GENAI_FIELDS)} "
@@ -439,9 +408,6 @@ _OUTLINE_QUERY = (
 _HAS_LOGS = "SELECT 1 FROM logs WHERE trace_id = ? LIMIT 1"
 _ONE_SPAN_QUERY = _SPAN_QUERY.replace("WHERE s.trace_id = ?", "WHERE s.trace_id = ? AND s.span_id = ?")
 _SPAN_LOG_QUERY = _LOG_QUERY.replace("WHERE l.trace_id = ?", "WHERE l.trace_id = ? AND l.span_id = ?")
-_NO_RESOURCE = StoredResource({})  # shared by every outline span: frozen, and never filled
-_NO_SCOPE = StoredScope("", "")
-
 _FIND_QUERY = f"""
 SELECT s.span_id FROM spans AS s
 WHERE s.trace_id = :trace_id AND (
@@ -466,9 +432,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _outline_span(row: tuple) -> StoredSpan:
-    # positional, and only the columns a waterfall shows: 10,000 of these are built per load
-    return StoredSpan(*row[:9], "", 0, {}, [], [], 0, 0, 0, row[9], _NO_RESOURCE, _NO_SCOPE,
-                      dict(zip(OUTLINE_GENAI_FIELDS, row[10:], strict=True)))

@@ -37,6 +37,7 @@ from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.schema import open_write_db
 from receiver.storage.text_index import index_pending
+from receiver.storage.usage import add_new_spans
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -532,6 +533,7 @@ class DatabaseWriter:
         new_ids: dict[str, set[int]] = {table: set() for table, _ in _SHARED_ROWS}  # known once committed
         conn.execute("BEGIN")
         try:
+            (spans_before,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
             self._response_ids.look_up(conn, [ticket.batch.response_keys for ticket in tickets])
             for ticket in tickets:
                 ticket.error, ticket.written = None, Written()
@@ -556,6 +558,7 @@ class DatabaseWriter:
                     touched.update(ticket.batch.trace_ids)
             if span_traces:
                 refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
+                add_new_spans(conn, spans_before)
             conn.execute("COMMIT")
         except BaseException:
             self._response_ids.rollback()

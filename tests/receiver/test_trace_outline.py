@@ -15,7 +15,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from receiver import TraceNotFound
-from receiver.storage.store import OUTLINE_GENAI_FIELDS
+from receiver.storage.row_records import OUTLINE_GENAI_FIELDS
 from tests.bench.workload import SERVICE_NAME
 from tests.big_trace import ATTRIBUTE_WORD, ATTRIBUTE_WORD_SPANS, MESSAGE_WORD, BigTrace, build_big_trace
 from tests.conftest import post

@@ -1,0 +1,72 @@
+"""Keeps the meters strip live: the usage of its scope, read on the `QueryWorker` (key
+"meters": a newer question supersedes an older one) when the scope, the filter's time range
+or the open trace changes, and after every coalesced commit.
+
+All traffic reads the per-minute rollups (never the spans); a trace or a session reads its
+own spans, a bounded few."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from app.list_filter import TIME_RANGES
+from app.widgets.meters_strip import MeterScope, MetersStrip
+from app.workers import QueryWorker
+from receiver import IngestEvent, TraceStore, TraceSummary, UsageTotals
+
+__all__ = ["MetersController"]
+
+_NS = 1_000_000_000
+
+
+class MetersController(QObject):
+    sig_updated = Signal()  # the strip shows a fresh answer
+
+    def __init__(self, worker: QueryWorker, strip: MetersStrip, *, clock_ns: Callable[[], int] = time.time_ns,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker, self.strip = worker, strip
+        self._clock_ns = clock_ns
+        self._time_range = "All time"
+        self._trace: TraceSummary | None = None
+        strip.sig_scope_changed.connect(lambda _scope: self.refresh())
+        strip.set_scopes_available(session=False, trace=False)
+
+    def set_time_range(self, label: str) -> None:
+        if label != self._time_range:
+            self._time_range = label
+            self.refresh()
+
+    def set_open_trace(self, trace: TraceSummary | None) -> None:
+        """The trace (and through it the session) the other scopes count."""
+        self._trace = trace
+        self.strip.set_scopes_available(session=bool(trace and trace.session_id), trace=trace is not None)
+        if self.strip.scope != MeterScope.TRAFFIC:
+            self.refresh()
+
+    def on_spans_ingested(self, _event: IngestEvent) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.worker.ask(self._query(), self._show, key="meters")
+
+    def _query(self) -> Callable[[TraceStore], tuple[UsageTotals, float | None]]:
+        scope, trace = self.strip.scope, self._trace
+        if scope == MeterScope.TRACE and trace is not None:
+            trace_id = trace.trace_id
+            return lambda store: (store.traces_usage([trace_id]), None)
+        if scope == MeterScope.SESSION and trace is not None and trace.session_id:
+            session = trace.session_id
+            return lambda store: (store.traces_usage(store.session_trace_ids(session)), None)
+        now, seconds = self._clock_ns(), TIME_RANGES.get(self._time_range)
+        if seconds is None:
+            return lambda store: (store.usage(), store.spend_rate(now))
+        start = now - seconds * _NS
+        return lambda store: (store.usage(start, now), store.spend_rate(now, start, now))
+
+    def _show(self, answer: tuple[UsageTotals, float | None]) -> None:
+        self.strip.show_usage(*answer)
+        self.sig_updated.emit()

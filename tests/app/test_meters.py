@@ -1,0 +1,107 @@
+"""The meters strip, over calls made with the real OpenTelemetry SDK and exported over
+OTLP/gRPC: all traffic, one trace, one session; numbers that follow new spans; the errors
+meter narrowing the list to error traces."""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
+from PySide6.QtCore import Qt
+
+from app.formatting import format_cost_usd
+from app.widgets.meters_strip import MeterScope
+
+WAIT_MS = 15_000
+
+
+def _calls(*plans: dict) -> list:
+    """One trace per plan: an agent span around a chat call with the plan's usage."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "meters"}))
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("tests")
+    for plan in plans:
+        with tracer.start_as_current_span("invoke_agent helper") as agent:
+            if plan.get("session"):
+                agent.set_attribute("gen_ai.conversation.id", plan["session"])
+            with tracer.start_as_current_span("chat gpt-4o-mini") as chat:
+                chat.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                                     "gen_ai.request.model": "gpt-4o-mini",
+                                     "gen_ai.usage.input_tokens": plan["input"],
+                                     "gen_ai.usage.output_tokens": plan["output"]})
+                if "cached" in plan:
+                    chat.set_attribute("gen_ai.usage.cache_read.input_tokens", plan["cached"])
+                if plan.get("error"):
+                    chat.set_attribute("error.type", plan["error"])
+                    chat.set_status(Status(StatusCode.ERROR, "rejected"))
+    return list(memory.get_finished_spans())
+
+
+def _export(window, spans) -> None:
+    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{window.host.addresses.grpc_port}", insecure=True)
+    try:
+        assert exporter.export(spans).name == "SUCCESS"
+    finally:
+        exporter.shutdown()
+
+
+def _meters(window) -> dict[str, str]:
+    return {name: window.meters.value_text(name) for name in window.meters.meters}
+
+
+def _wait_for(qtbot, window, **expected: str) -> None:
+    qtbot.waitUntil(lambda: all(_meters(window)[k] == v for k, v in expected.items()), timeout=WAIT_MS)
+
+
+def _cost(window, trace_ids) -> float:
+    store = window.worker.store
+    store.forbid_queries_on(None)  # the test reads the stored costs it compares with
+    return sum(store.get_trace_summary(t).cost_usd or 0.0 for t in trace_ids)
+
+
+def test_the_meters_count_all_traffic_and_follow_new_spans(qtbot, window):
+    _export(window, _calls({"input": 1000, "output": 100, "cached": 400}, {"input": 500, "output": 50}))
+    _wait_for(qtbot, window, input="1,500", output="150", cached="400", calls="2", errors="0")
+    assert _meters(window)["hit"] == "40%"  # 400 / 1,000: the call without a cache count is unknown, not 0
+    traces = [window.list_model.trace_at(row).trace_id for row in range(window.list_model.rowCount())]
+    assert _meters(window)["cost"] == format_cost_usd(_cost(window, traces))
+    assert _meters(window)["rate"] == format_cost_usd(_cost(window, traces)) + "/h"  # all within the last hour
+
+    _export(window, _calls({"input": 3000, "output": 300, "cached": 0, "error": "openai.RateLimitError"}))
+    _wait_for(qtbot, window, input="4,500", output="450", calls="3", errors="1", hit="10%")
+    assert window.meters.errors_button.toolTip() == "4xx / policy: 1"
+
+
+def test_the_meters_count_one_trace_or_its_session(qtbot, window):
+    _export(window, _calls({"input": 100, "output": 10, "session": "conv-1"},
+                           {"input": 200, "output": 20, "session": "conv-1"},
+                           {"input": 400, "output": 40}))
+    qtbot.waitUntil(lambda: window.list_model.rowCount() == 3, timeout=WAIT_MS)
+    by_input = {window.list_model.trace_at(row).input_tokens: window.list_model.trace_at(row)
+                for row in range(3)}
+    window.trace_list.select_trace(by_input[100].trace_id)
+    window.meters.scope_box.setCurrentText(MeterScope.TRACE)
+    _wait_for(qtbot, window, input="100", output="10", calls="1")
+    window.meters.scope_box.setCurrentText(MeterScope.SESSION)
+    _wait_for(qtbot, window, input="300", output="30", calls="2")
+
+    window.trace_list.select_trace(by_input[400].trace_id)  # no session: that scope is not offered
+    qtbot.waitUntil(lambda: window.meters.scope == MeterScope.TRAFFIC, timeout=WAIT_MS)
+    _wait_for(qtbot, window, input="700", calls="3")
+    box = window.meters.scope_box
+    assert not box.model().item(box.findText(MeterScope.SESSION)).isEnabled()
+    assert box.model().item(box.findText(MeterScope.TRACE)).isEnabled()
+
+
+def test_clicking_the_errors_meter_lists_only_traces_with_errors(qtbot, window):
+    _export(window, _calls({"input": 10, "output": 1}, {"input": 20, "output": 2, "error": "TimeoutError"}))
+    _wait_for(qtbot, window, errors="1", calls="2")
+    qtbot.waitUntil(lambda: window.list_model.rowCount() == 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.list_controller.sig_loaded, timeout=WAIT_MS):
+        qtbot.mouseClick(window.meters.errors_button, Qt.MouseButton.LeftButton)
+    assert window.filter_bar.value().errors_only
+    assert window.list_model.rowCount() == 1 and window.list_model.trace_at(0).error_count == 1
