@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--demo", action="store_true", help="load the demo traces when the window opens")
     window.add_argument("--screenshot", metavar="PATH",
                         help="open the first trace and its first chat span, save the window as PNG, exit")
-    window.add_argument("--view", default="traces", choices=("traces",), help="the page to show (default traces)")
+    window.add_argument("--view", default="traces", choices=("traces", "charts"),
+                        help="the page to show (default traces)")
     window.add_argument("--theme", default="auto", choices=("auto", "light", "dark"),
                         help="colours: follow the system (default), or force light or dark")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")

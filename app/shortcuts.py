@@ -114,6 +114,8 @@ FOCUS_FILTER = Shortcut(("Ctrl+L",), Area.ANYWHERE, "Search the trace list (go t
 FIND_IN_TRACE = Shortcut(("Ctrl+F",), Area.ANYWHERE, "Find within the open trace", native=("Ctrl+F",))
 FOLLOW_LATEST = Shortcut(("Ctrl+Shift+F",), Area.ANYWHERE, "Follow latest: open each new trace as it arrives")
 QUIT = Shortcut(("Ctrl+Q",), Area.ANYWHERE, "Quit")
+SHOW_TRACES_PAGE = Shortcut(("Ctrl+1",), Area.ANYWHERE, "The traces page")
+SHOW_CHARTS_PAGE = Shortcut(("Ctrl+2",), Area.ANYWHERE, "The charts page: latency, tokens, cost over time")
 
 NEXT_TRACE = Shortcut(("J", "Down"), Area.TRACE_LIST, "Next trace", native=("Down",))
 PREVIOUS_TRACE = Shortcut(("K", "Up"), Area.TRACE_LIST, "Previous trace", native=("Up",))
@@ -150,7 +152,7 @@ COPY_OVERVIEW_VALUE = Shortcut(("Ctrl+C",), Area.INSPECTOR, "Overview: copy the 
 COPY_ATTRIBUTE_VALUES = Shortcut(("Ctrl+C",), Area.INSPECTOR, "Attributes: copy the selected values")
 
 SHORTCUTS: tuple[Shortcut, ...] = (
-    SHOW_SHORTCUTS, FOCUS_FILTER, FIND_IN_TRACE, FOLLOW_LATEST, QUIT,
+    SHOW_SHORTCUTS, FOCUS_FILTER, FIND_IN_TRACE, FOLLOW_LATEST, QUIT, SHOW_TRACES_PAGE, SHOW_CHARTS_PAGE,
     NEXT_TRACE, PREVIOUS_TRACE, FIRST_LAST_TRACE, PAGE_TRACES, EXTEND_SELECTION, OPEN_TRACE, COPY_TRACE_IDS,
     DELETE_TRACES,
     SEARCH_NOW, LEAVE_FILTER,

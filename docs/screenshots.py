@@ -94,6 +94,11 @@ def main() -> int:
         settle(100)
         window.inspector.overview.scroll_to_section("Tokens")
         save(window.inspector, out / "overview-tab.png")
+        window.show_view("charts")  # the demo's calls, charted from the rollups
+        wait_until(lambda: bool(window.charts_page.charts["tokens"].series))
+        settle(300)
+        save(window, out / "charts-page.png")
+        window.show_view("traces")
         window.close()
         worker.shutdown()
         host.stop()

@@ -20,6 +20,7 @@ _EXPORTS = {
     "QueryOnForbiddenThread": "receiver.storage.store",
     "StoreStats": "receiver.storage.stats",
     "UsageTotals": "receiver.storage.usage_query",
+    "UsageSeries": "receiver.storage.usage_query",
     "DeletedCounts": "receiver.storage.deletion",
     "IngestEvent": "receiver.events",
     "Subscribers": "receiver.events",
@@ -83,4 +84,4 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         QueryTimeout,
         TraceStore,
     )
-    from receiver.storage.usage_query import UsageTotals  # noqa: F401
+    from receiver.storage.usage_query import UsageSeries, UsageTotals  # noqa: F401

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.bridge import ReceiverBridge
+from app.charts_controller import ChartsController
 from app.list_filter import ListFilter
 from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
@@ -35,13 +36,16 @@ from app.shortcuts import (
     FOLLOW_LATEST,
     LEAVE_FILTER,
     QUIT,
+    SHOW_CHARTS_PAGE,
     SHOW_SHORTCUTS,
+    SHOW_TRACES_PAGE,
     TypedKeyShortcut,
     key_sequences,
     typed_texts,
     widget_action,
 )
 from app.trace_list_controller import TraceListController
+from app.widgets.charts_page import ChartsPage
 from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
 from app.widgets.find_bar import FindBar, TraceFinder
@@ -52,6 +56,7 @@ from app.widgets.shortcut_sheet import ShortcutSheet
 from app.widgets.status_bar import ReceiverStatusBar
 from app.widgets.trace_header import TraceHeader
 from app.widgets.trace_list_view import TraceListView
+from app.widgets.view_switcher import ViewSwitcher
 from app.widgets.waterfall import WaterfallView
 from app.workers import QueryWorker
 from receiver import StoredSpan, TraceDetail
@@ -59,7 +64,7 @@ from receiver.records import StoredLog
 
 __all__ = ["MainWindow"]
 
-VIEWS = ("traces",)
+VIEWS = ("traces", "charts")
 _EMPTY, _TRACES = 0, 1
 
 
@@ -113,7 +118,12 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.empty_state)
         self.pages.addWidget(self.main_splitter)
         self.pages.setCurrentIndex(_TRACES)
-        self.setCentralWidget(self.pages)
+        self.charts_page = ChartsPage()
+        self.charts_controller = ChartsController(worker, self.charts_page, parent=self)
+        self.views = ViewSwitcher({"traces": (self.pages, "Traces", SHOW_TRACES_PAGE),
+                                   "charts": (self.charts_page, "Charts", SHOW_CHARTS_PAGE)}, self)
+        self.views.sig_view_changed.connect(lambda name: self.charts_controller.set_active(name == "charts"))
+        self.setCentralWidget(self.views.stack)
 
         self._make_actions()
         self._make_key_bindings()
@@ -137,9 +147,8 @@ class MainWindow(QMainWindow):
             self.shortcut_sheet.open()
 
     def show_view(self, name: str) -> None:
-        if name not in VIEWS:
-            raise ValueError(f"unknown view {name!r}; one of {', '.join(VIEWS)}")
-        # one view for now; the charts, sessions and compare views join here
+        """Show a page by name (`VIEWS`)."""
+        self.views.show_view(name)
 
     def load_demo(self) -> None:
         """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
@@ -228,7 +237,11 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
+        view_menu.addActions(list(self.views.actions.values()))
+        view_menu.addSeparator()
         view_menu.addActions([self.follow_action, self.focus_filter_action])
+        toolbar.addSeparator()
+        toolbar.addActions(list(self.views.actions.values()))
         receiver_menu = self.menuBar().addMenu("&Receiver")
         receiver_menu.addAction(self.ports_action)
         self.shortcuts_action = QAction("Keyboard shortcuts", self)
@@ -255,6 +268,7 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.open_trace.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
         self.bridge.sig_spans_ingested.connect(self.meters_controller.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(self.charts_controller.on_spans_ingested)
         self.meters.sig_errors_clicked.connect(self._show_error_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
         self.list_controller.sig_loaded.connect(self._list_loaded)

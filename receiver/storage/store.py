@@ -34,10 +34,12 @@ from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, sto
 from receiver.storage.stats import StoreStats, count_stats
 from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
 from receiver.storage.usage_query import (
+    UsageSeries,
     UsageTotals,
     latency_percentiles,
     spend_rate_per_hour,
     traces_usage,
+    usage_series,
     usage_totals,
 )
 
@@ -279,6 +281,18 @@ class TraceStore:
         """Model-call latency percentiles in ms (`usage_query.latency_percentiles`)."""
         with self._read() as conn:
             return latency_percentiles(conn, start_ns, end_ns, **options)
+
+    def usage_series(self, first_minute: int, past_minute: int, step_minutes: int,
+                     model: str | None = None) -> UsageSeries:
+        """The charts' per-step series from the rollups (`usage_query.usage_series`)."""
+        with self._read() as conn:
+            return usage_series(conn, first_minute, past_minute, step_minutes, model)
+
+    def usage_extent(self) -> tuple[int, int] | None:
+        """The first and last minute with usage stored, or None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT min(minute), max(minute) FROM usage_minutes").fetchone()
+        return None if row[0] is None else (row[0], row[1])
 
     def stats(self) -> StoreStats:
         with self._read() as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from receiver.storage.usage import BUCKET_ERROR, ERROR_KIND_SQL, ERROR_KINDS, MODEL_CALLS, bucket_middle_ms
 
@@ -102,18 +103,7 @@ def latency_percentiles(conn: sqlite3.Connection, start_ns: int | None, end_ns: 
         params["band"] = band
     buckets = conn.execute(f"SELECT bucket, sum(count) FROM latency_minutes WHERE {where} "
                            "GROUP BY bucket ORDER BY bucket", params).fetchall()
-    total = sum(count for _, count in buckets)
-    if not total:
-        return None
-    result: dict[float, float] = {}
-    for q in quantiles:
-        rank, seen = q * total, 0
-        for bucket, count in buckets:
-            seen += count
-            if seen >= rank:
-                result[q] = bucket_middle_ms(bucket)
-                break
-    return result
+    return _quantiles(buckets, quantiles)
 
 
 def _minutes(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, int]]:
@@ -128,5 +118,89 @@ def _minutes(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, i
     return " AND ".join(where), params
 
 
-__all__ = ["BUCKET_ERROR", "UsageTotals", "latency_percentiles", "spend_rate_per_hour", "traces_usage",
-           "usage_totals"]
+__all__ = ["BUCKET_ERROR", "CHART_QUANTILES", "UsageSeries", "UsageTotals", "latency_percentiles",
+           "spend_rate_per_hour", "traces_usage", "usage_series", "usage_totals"]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSeries:
+    """Per-step series over a time range, for the charts: `minutes[i]` starts step i (minutes
+    since the epoch, `step_minutes` long); every list has one value per step."""
+
+    step_minutes: int
+    minutes: list[int]
+    calls_by_model: dict[str, list[int]]  # model calls per model
+    cost_by_model: dict[str, list[float]]
+    input_tokens: list[int]
+    output_tokens: list[int]
+    tool_calls: list[int]
+    tool_errors: list[int]
+    latency: dict[float, list[float | None]]  # quantile -> ms per step (None: no call)
+    ttft: dict[float, list[float | None]]
+    tpot: dict[float, list[float | None]]
+    latency_by_band: dict[int, dict[float, float] | None]  # input band (0-3) -> quantile -> ms, whole range
+
+
+CHART_QUANTILES = (0.5, 0.95, 0.99)
+
+
+def usage_series(conn: sqlite3.Connection, first_minute: int, past_minute: int, step_minutes: int,
+                 model: str | None = None) -> UsageSeries:
+    """The charts' series for minutes [first_minute, past_minute), `step_minutes` a step,
+    one model's or (None) every model's."""
+    steps = max(1, -(-(past_minute - first_minute) // step_minutes))
+    minutes = [first_minute + i * step_minutes for i in range(steps)]
+    params: dict[str, Any] = {"first": first_minute, "past": past_minute, "step": step_minutes, "model": model}
+    where = "minute >= :first AND minute < :past AND (:model IS NULL OR model = :model)"
+    model_calls = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"
+    calls: dict[str, list[int]] = {}
+    cost: dict[str, list[float]] = {}
+    inputs, outputs, tools, tool_errors = [0] * steps, [0] * steps, [0] * steps, [0] * steps
+    for step, row_model, operation, n, errors, tokens_in, tokens_out, dollars in conn.execute(f"""
+            SELECT (minute - :first) / :step, model, operation IN {model_calls}, sum(calls),
+                   sum(errors), sum(input_tokens), sum(output_tokens), total(cost_usd)
+            FROM usage_minutes WHERE {where} AND (operation IN {model_calls} OR operation = 'execute_tool')
+            GROUP BY 1, 2, 3""", params):
+        if operation:  # a model call
+            calls.setdefault(row_model, [0] * steps)[step] += n
+            cost.setdefault(row_model, [0.0] * steps)[step] += dollars
+            inputs[step] += tokens_in
+            outputs[step] += tokens_out
+        else:
+            tools[step] += n
+            tool_errors[step] += errors
+    histograms: dict[str, list[list[tuple[int, int]]]] = {metric: [[] for _ in range(steps)]
+                                                          for metric in ("duration", "ttft", "tpot")}
+    for step, metric, bucket, count in conn.execute(
+            f"SELECT (minute - :first) / :step, metric, bucket, sum(count) FROM latency_minutes WHERE {where} "
+            "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", params):
+        histograms[metric][step].append((bucket, count))
+    by_band = {band: latency_percentiles(conn, first_minute * _NS_PER_MINUTE, past_minute * _NS_PER_MINUTE,
+                                         model=model, band=band, quantiles=CHART_QUANTILES) for band in range(4)}
+    return UsageSeries(step_minutes, minutes, calls, cost, inputs, outputs, tools, tool_errors,
+                       *(_quantile_series(histograms[metric]) for metric in ("duration", "ttft", "tpot")), by_band)
+
+
+def _quantile_series(steps: list[list[tuple[int, int]]]) -> dict[float, list[float | None]]:
+    series: dict[float, list[float | None]] = {q: [] for q in CHART_QUANTILES}
+    for buckets in steps:
+        values = _quantiles(buckets, CHART_QUANTILES)
+        for q in CHART_QUANTILES:
+            series[q].append(values[q] if values else None)
+    return series
+
+
+def _quantiles(buckets: list[tuple[int, int]], quantiles: tuple[float, ...]) -> dict[float, float] | None:
+    """Nearest-rank quantiles of a histogram ((bucket, count) in bucket order), as bucket middles."""
+    total = sum(count for _, count in buckets)
+    if not total:
+        return None
+    result: dict[float, float] = {}
+    for q in quantiles:
+        rank, seen = q * total, 0
+        for bucket, count in buckets:
+            seen += count
+            if seen >= rank:
+                result[q] = bucket_middle_ms(bucket)
+                break
+    return result

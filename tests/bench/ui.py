@@ -139,6 +139,9 @@ def measure_in_window(args: argparse.Namespace) -> dict[str, float]:
                 controller.sig_loaded.disconnect()
             results[name] = statistics.median(times) * 1000
         big.shutdown()
+        from tests.bench.charts import measure
+
+        results.update(measure(args.big_db, args.repeat))  # the charts of 24 h, from the rollups
     return results
 
 

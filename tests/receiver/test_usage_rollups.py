@@ -126,3 +126,22 @@ def test_rollups_follow_resent_spans_deletion_duplicates_and_clearing(calls, rec
 
     receiver.clear_all()
     assert store.usage().calls == 0 and store.latency_percentiles() is None
+
+
+def test_chart_series_per_step_match_the_calls(calls, store):
+    spans, _copy = calls
+    first = T0 // MINUTE
+    series = store.usage_series(first, first + 4, 1)  # one step a minute
+    assert series.minutes == [first, first + 1, first + 2, first + 3]
+    assert series.calls_by_model == {"gpt-4o-mini": [2, 1, 2, 0], "claude-3-5-haiku": [0, 1, 0, 0]}
+    assert series.input_tokens == [1500, 3000, 0, 0] and series.output_tokens == [150, 300, 0, 0]
+    assert (series.tool_calls, series.tool_errors) == ([0, 0, 1, 0], [0, 0, 1, 0])
+    assert series.cost_by_model["claude-3-5-haiku"][1] == pytest.approx(_costs(store, spans["c"]))
+    p50 = series.latency[0.5]  # minute 0: 300 and 1200 ms (nearest rank: 300); minute 3: no model call
+    assert _near(p50[0], 300) and _near(p50[1], 20) and p50[3] is None
+    assert _near(series.ttft[0.5][1], 500) and series.ttft[0.5][0] is None
+    assert _near(series.latency_by_band[1][0.5], 1200) and series.latency_by_band[3] is None
+
+    two = store.usage_series(first, first + 4, 2)  # two minutes a step
+    assert two.minutes == [first, first + 2] and two.calls_by_model["gpt-4o-mini"] == [3, 2]
+    assert store.usage_series(first, first + 4, 1, model="claude-3-5-haiku").input_tokens == [0, 3000, 0, 0]
