@@ -60,7 +60,7 @@ class MetersController(QObject):
             return lambda store: (store.traces_usage([trace_id]), None)
         if scope == MeterScope.SESSION and trace is not None and trace.session_id:
             session = trace.session_id
-            return lambda store: (store.traces_usage(store.session_trace_ids(session)), None)
+            return lambda store: (store.traces_usage([t.trace_id for t in store.session_traces(session)]), None)
         now, seconds = self._clock_ns(), TIME_RANGES.get(self._time_range)
         if seconds is None:
             return lambda store: (store.usage(), store.spend_rate(now))

@@ -48,6 +48,17 @@ class AppSettings:
     def set_follow_latest(self, on: bool) -> None:
         self._qs.setValue("list/follow_latest", on)
 
+    def spend_alert(self) -> float | None:
+        """Dollars per hour at which the spend-rate meter alerts; None: off."""
+        try:
+            value = float(self._qs.value("meters/spend_alert_usd_per_hour", 0) or 0)
+        except (TypeError, ValueError):
+            return None
+        return value if value > 0 else None
+
+    def set_spend_alert(self, usd_per_hour: float | None) -> None:
+        self._qs.setValue("meters/spend_alert_usd_per_hour", usd_per_hour or 0)
+
     def list_filter(self) -> ListFilter:
         qs, default = self._qs, ListFilter()
         return ListFilter(text=str(qs.value("list/text", "")), service=str(qs.value("list/service", "")),

@@ -21,6 +21,7 @@ _EXPORTS = {
     "StoreStats": "receiver.storage.stats",
     "UsageTotals": "receiver.storage.usage_query",
     "UsageSeries": "receiver.storage.usage_query",
+    "SessionSummary": "receiver.storage.sessions",
     "DeletedCounts": "receiver.storage.deletion",
     "IngestEvent": "receiver.events",
     "Subscribers": "receiver.events",
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
     )
     from receiver.service import ListenAddresses, Receiver  # noqa: F401
     from receiver.storage.deletion import DeletedCounts  # noqa: F401
+    from receiver.storage.sessions import SessionSummary  # noqa: F401
     from receiver.storage.stats import StoreStats  # noqa: F401
     from receiver.storage.store import (  # noqa: F401
         QueryCancelled,

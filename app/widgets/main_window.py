@@ -29,6 +29,7 @@ from app.models.trace_list_model import TraceListModel
 from app.open_trace import OpenTrace
 from app.paths import resource_path
 from app.receiver_host import ReceiverHost
+from app.sessions_controller import SessionsController
 from app.settings import AppSettings
 from app.shortcuts import (
     COPY_SPAN_ID,
@@ -37,6 +38,7 @@ from app.shortcuts import (
     LEAVE_FILTER,
     QUIT,
     SHOW_CHARTS_PAGE,
+    SHOW_SESSIONS_PAGE,
     SHOW_SHORTCUTS,
     SHOW_TRACES_PAGE,
     TypedKeyShortcut,
@@ -44,6 +46,7 @@ from app.shortcuts import (
     typed_texts,
     widget_action,
 )
+from app.spend_alert import SpendAlert
 from app.trace_list_controller import TraceListController
 from app.widgets.charts_page import ChartsPage
 from app.widgets.empty_state import EmptyState
@@ -52,6 +55,7 @@ from app.widgets.find_bar import FindBar, TraceFinder
 from app.widgets.inspector import InspectorPanel
 from app.widgets.meters_strip import MetersStrip
 from app.widgets.ports_dialog import PortsDialog
+from app.widgets.sessions_page import SessionsPage
 from app.widgets.shortcut_sheet import ShortcutSheet
 from app.widgets.status_bar import ReceiverStatusBar
 from app.widgets.trace_header import TraceHeader
@@ -64,7 +68,7 @@ from receiver.records import StoredLog
 
 __all__ = ["MainWindow"]
 
-VIEWS = ("traces", "charts")
+VIEWS = ("traces", "charts", "sessions")
 _EMPTY, _TRACES = 0, 1
 
 
@@ -120,9 +124,12 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(_TRACES)
         self.charts_page = ChartsPage()
         self.charts_controller = ChartsController(worker, self.charts_page, parent=self)
+        self.sessions_page = SessionsPage()
+        self.sessions_controller = SessionsController(worker, self.sessions_page, parent=self)
         self.views = ViewSwitcher({"traces": (self.pages, "Traces", SHOW_TRACES_PAGE),
-                                   "charts": (self.charts_page, "Charts", SHOW_CHARTS_PAGE)}, self)
-        self.views.sig_view_changed.connect(lambda name: self.charts_controller.set_active(name == "charts"))
+                                   "charts": (self.charts_page, "Charts", SHOW_CHARTS_PAGE),
+                                   "sessions": (self.sessions_page, "Sessions", SHOW_SESSIONS_PAGE)}, self)
+        self.views.sig_view_changed.connect(self._view_changed)
         self.setCentralWidget(self.views.stack)
 
         self._make_actions()
@@ -149,6 +156,18 @@ class MainWindow(QMainWindow):
     def show_view(self, name: str) -> None:
         """Show a page by name (`VIEWS`)."""
         self.views.show_view(name)
+
+    def _view_changed(self, name: str) -> None:
+        self.charts_controller.set_active(name == "charts")
+        self.sessions_controller.set_active(name == "sessions")
+
+    def open_trace_from_elsewhere(self, trace_id: str) -> None:
+        """A trace picked on another page: the traces page, with it open (selected in the list
+        when the list holds it)."""
+        self.views.show_view("traces")
+        if not self.trace_list.select_trace(trace_id):
+            self.trace_list.clearSelection()
+            self._trace_selected(trace_id)
 
     def load_demo(self) -> None:
         """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
@@ -240,6 +259,8 @@ class MainWindow(QMainWindow):
         view_menu.addActions(list(self.views.actions.values()))
         view_menu.addSeparator()
         view_menu.addActions([self.follow_action, self.focus_filter_action])
+        self.spend_alert = SpendAlert(self.settings, self.meters, self.status, self, self.windowIcon())
+        view_menu.addAction(self.spend_alert.action)
         toolbar.addSeparator()
         toolbar.addActions(list(self.views.actions.values()))
         receiver_menu = self.menuBar().addMenu("&Receiver")
@@ -269,6 +290,8 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
         self.bridge.sig_spans_ingested.connect(self.meters_controller.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(self.charts_controller.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(self.sessions_controller.on_spans_ingested)
+        self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
         self.meters.sig_errors_clicked.connect(self._show_error_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
         self.list_controller.sig_loaded.connect(self._list_loaded)

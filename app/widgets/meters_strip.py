@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.formatting import format_cost_usd
+from app.span_category import ERROR_COLOUR
 from receiver import UsageTotals
 
 __all__ = ["ERROR_KIND_LABELS", "MeterScope", "MetersStrip"]
@@ -56,6 +57,7 @@ class _Meter(QWidget):
 class MetersStrip(QWidget):
     sig_scope_changed = Signal(str)  # a MeterScope value
     sig_errors_clicked = Signal()
+    sig_alert_crossed = Signal(float, float)  # the spend rate reached the alert: (rate, alert), once per crossing
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +83,8 @@ class MetersStrip(QWidget):
         for meter in self.meters.values():
             layout.addWidget(meter)
         layout.addStretch(1)
+        self.spend_alert: float | None = None  # $/h
+        self._alerting = False
         self.show_usage(None)
 
     @property
@@ -114,6 +118,28 @@ class MetersStrip(QWidget):
         kinds = [f"{ERROR_KIND_LABELS[kind]}: {count:,}" for kind, count in usage.errors_by_kind.items() if count]
         self.errors_button.setToolTip("\n".join(kinds) if kinds else "No errors")
         self.meters["rate"].value.setText("—" if spend_rate is None else f"{format_cost_usd(spend_rate)}/h")
+        self._check_alert(spend_rate)
+
+    def set_spend_alert(self, usd_per_hour: float | None) -> None:
+        self.spend_alert = usd_per_hour
+        self._alerting = False
+        self._colour_rate(False)
+
+    def _check_alert(self, spend_rate: float | None) -> None:
+        """Colour the spend rate at or over the alert; say so once each time it gets there."""
+        if spend_rate is None:  # a trace or session scope has no rate: the alert waits
+            return
+        over = self.spend_alert is not None and spend_rate >= self.spend_alert
+        self._colour_rate(over)
+        if over and not self._alerting:
+            self.sig_alert_crossed.emit(spend_rate, self.spend_alert)
+        self._alerting = over
+
+    def _colour_rate(self, over: bool) -> None:
+        meter = self.meters["rate"]
+        meter.value.setStyleSheet(f"color: {ERROR_COLOUR};" if over else "")
+        meter.setToolTip(_TIPS["rate"] + (f"\nAt or over your alert of {format_cost_usd(self.spend_alert)}/h"
+                                          if over else ""))
 
     def value_text(self, meter: str) -> str:
         return self.meters[meter].value.text()

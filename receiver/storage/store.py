@@ -31,6 +31,7 @@ from receiver.records import (
 )
 from receiver.storage.read_db import open_read_db
 from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, stored_log, stored_span, trace_summary
+from receiver.storage.sessions import SessionSummary, list_sessions
 from receiver.storage.stats import StoreStats, count_stats
 from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
 from receiver.storage.usage_query import (
@@ -265,11 +266,17 @@ class TraceStore:
         with self._read() as conn:
             return traces_usage(conn, list(trace_ids))
 
-    def session_trace_ids(self, session_id: str) -> list[str]:
-        """The traces of a session (conversation), oldest first."""
+    def sessions(self, limit: int = 500) -> list[SessionSummary]:
+        """Sessions (traces grouped by session id), the most recently active first."""
         with self._read() as conn:
-            return [trace_id for (trace_id,) in conn.execute(
-                "SELECT trace_id FROM traces WHERE session_id = ? ORDER BY start_time_unix_nano", [session_id])]
+            return list_sessions(conn, limit)
+
+    def session_traces(self, session_id: str) -> list[TraceSummary]:
+        """A session's traces (its turns), oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {_TRACE_COLUMNS} FROM traces WHERE session_id = ? "
+                                "ORDER BY start_time_unix_nano, trace_id", [session_id]).fetchall()
+        return [trace_summary(row) for row in rows]
 
     def spend_rate(self, now_ns: int, start_ns: int | None = None, end_ns: int | None = None) -> float:
         """Dollars per hour: of the last 60 minutes, or of a time range (both bounds)."""

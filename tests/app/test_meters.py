@@ -105,3 +105,21 @@ def test_clicking_the_errors_meter_lists_only_traces_with_errors(qtbot, window):
         qtbot.mouseClick(window.meters.errors_button, Qt.MouseButton.LeftButton)
     assert window.filter_bar.value().errors_only
     assert window.list_model.rowCount() == 1 and window.list_model.trace_at(0).error_count == 1
+
+
+def test_the_spend_alert_colours_the_rate_and_says_so_once_per_crossing(qtbot, window, caplog):
+    crossings = []
+    window.meters.sig_alert_crossed.connect(lambda rate, alert: crossings.append((rate, alert)))
+    window.spend_alert.set_threshold(0.000001)  # $/h: any priced call reaches it
+    assert window.settings.spend_alert() == 0.000001  # remembered
+    _export(window, _calls({"input": 1000, "output": 100}))
+    qtbot.waitUntil(lambda: len(crossings) == 1, timeout=WAIT_MS)
+    assert "color" in window.meters.meters["rate"].value.styleSheet()
+    assert "reached your alert" in window.status.currentMessage()  # no notification area offscreen
+    assert any("reached your alert" in record.getMessage() for record in caplog.records)
+    _export(window, _calls({"input": 10, "output": 1}))
+    _wait_for(qtbot, window, calls="2")
+    assert len(crossings) == 1  # still over: not said again
+
+    window.spend_alert.set_threshold(None)  # off
+    assert window.meters.meters["rate"].value.styleSheet() == "" and window.settings.spend_alert() is None
