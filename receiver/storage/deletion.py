@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from receiver.errors import TraceNotFound
+from receiver.storage.batch_rows import refresh_trace_rollups
 from receiver.storage.response_ids import MERGED_THROUGH, Key, service_key
 from receiver.storage.text_index import clear_text_index, lower_watermark, unindex_traces
 from receiver.storage.usage import add_spans, remove_traces
@@ -91,8 +92,6 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], *, must_ex
     """Delete these traces' spans, log records and rollups (inside the caller's transaction).
     Ids with nothing stored are skipped, or with `must_exist` make it raise `TraceNotFound`
     before anything is deleted."""
-    from receiver.storage.writer import refresh_trace_rollups  # (the writer imports this module)
-
     wanted = normalised_trace_ids(trace_ids)
     ids = {"trace_ids": orjson.dumps(wanted).decode()}
     present = [trace_id for (trace_id,) in conn.execute(_PRESENT, ids)]

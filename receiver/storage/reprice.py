@@ -9,9 +9,9 @@ from pathlib import Path
 
 from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook
 from receiver.records import PriceRecord
+from receiver.storage.batch_rows import INSERT_PRICE, refresh_trace_rollups
 from receiver.storage.schema import open_write_db
 from receiver.storage.usage import rebuild as rebuild_usage
-from receiver.storage.writer import INSERT_PRICE, refresh_trace_rollups
 
 CHUNK_SPANS = 2_000
 

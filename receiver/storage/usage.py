@@ -46,7 +46,7 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function(BUCKET_FUNCTION, 1, latency_bucket, deterministic=True)
 
 
-_MODEL_CALL_SQL = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"
+MODEL_CALL_SQL = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"  # for `operation IN ...`
 _HTTP_STATUS = ("coalesce(json_extract(s.attributes, '$.\"http.response.status_code\"'), "
                 "json_extract(s.attributes, '$.\"http.status_code\"'))")
 _ERROR_TEXT = "lower(coalesce(s.error_type, '') || ' ' || s.status_message)"
@@ -108,7 +108,7 @@ def _latency_upsert(where: str) -> str:
 WITH calls AS (
     SELECT {_SPAN_KEYS}, {_BAND_SQL} AS band, (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6 AS duration_ms,
            s.ttft_ms, s.output_tokens
-    FROM spans AS s WHERE ({where}) AND s.duplicate_of IS NULL AND s.operation IN {_MODEL_CALL_SQL})
+    FROM spans AS s WHERE ({where}) AND s.duplicate_of IS NULL AND s.operation IN {MODEL_CALL_SQL})
 INSERT INTO latency_minutes (minute, model, metric, band, bucket, count)
 SELECT minute, model, metric, band, bucket, :sign * count(*) FROM (
     SELECT minute, model, 'duration' AS metric, band, {BUCKET_FUNCTION}(duration_ms) AS bucket FROM calls

@@ -8,7 +8,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from receiver.storage.usage import BUCKET_ERROR, ERROR_KIND_SQL, ERROR_KINDS, MODEL_CALLS, bucket_middle_ms
+from receiver.storage.usage import BUCKET_ERROR, ERROR_KIND_SQL, ERROR_KINDS, MODEL_CALL_SQL, bucket_middle_ms
+
+__all__ = ["BUCKET_ERROR", "CHART_QUANTILES", "UsageSeries", "UsageTotals", "latency_percentiles",
+           "spend_rate_per_hour", "traces_usage", "usage_series", "usage_totals"]
 
 _NS_PER_MINUTE = 60_000_000_000
 _NS_PER_HOUR = 60 * _NS_PER_MINUTE
@@ -41,9 +44,8 @@ class UsageTotals:
 def usage_totals(conn: sqlite3.Connection, start_ns: int | None, end_ns: int | None) -> UsageTotals:
     where, params = _minutes(start_ns, end_ns)
     kinds = ", ".join(f"total(errors_{kind})" for kind in ERROR_KINDS)
-    model_calls = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"
     row = conn.execute(f"""
-        SELECT total(calls), total(calls) FILTER (WHERE operation IN {model_calls}),
+        SELECT total(calls), total(calls) FILTER (WHERE operation IN {MODEL_CALL_SQL}),
                total(calls) FILTER (WHERE operation = 'execute_tool'), total(errors), {kinds},
                total(input_tokens), total(output_tokens), total(cache_read_tokens), total(cache_write_tokens),
                total(cache_known_input_tokens), total(cost_usd), total(unpriced_calls)
@@ -63,9 +65,8 @@ def _totals(row: tuple) -> UsageTotals:
 def traces_usage(conn: sqlite3.Connection, trace_ids: list[str]) -> UsageTotals:
     """The same totals for some traces (one open trace, a session's), from their spans."""
     kinds = ", ".join(f"count(*) FILTER (WHERE kind = '{kind}')" for kind in ERROR_KINDS)
-    model_calls = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"
     row = conn.execute(f"""
-        SELECT count(*), count(*) FILTER (WHERE operation IN {model_calls}),
+        SELECT count(*), count(*) FILTER (WHERE operation IN {MODEL_CALL_SQL}),
                count(*) FILTER (WHERE operation = 'execute_tool'), count(kind), {kinds},
                total(input_tokens), total(output_tokens), total(cache_read_tokens), total(cache_write_tokens),
                total(input_tokens) FILTER (WHERE cache_read_tokens IS NOT NULL), total(cost_usd),
@@ -118,10 +119,6 @@ def _minutes(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, i
     return " AND ".join(where), params
 
 
-__all__ = ["BUCKET_ERROR", "CHART_QUANTILES", "UsageSeries", "UsageTotals", "latency_percentiles",
-           "spend_rate_per_hour", "traces_usage", "usage_series", "usage_totals"]
-
-
 @dataclass(frozen=True, slots=True)
 class UsageSeries:
     """Per-step series over a time range, for the charts: `minutes[i]` starts step i (minutes
@@ -152,14 +149,13 @@ def usage_series(conn: sqlite3.Connection, first_minute: int, past_minute: int, 
     minutes = [first_minute + i * step_minutes for i in range(steps)]
     params: dict[str, Any] = {"first": first_minute, "past": past_minute, "step": step_minutes, "model": model}
     where = "minute >= :first AND minute < :past AND (:model IS NULL OR model = :model)"
-    model_calls = "(" + ", ".join(f"'{op}'" for op in MODEL_CALLS) + ")"
     calls: dict[str, list[int]] = {}
     cost: dict[str, list[float]] = {}
     inputs, outputs, tools, tool_errors = [0] * steps, [0] * steps, [0] * steps, [0] * steps
     for step, row_model, operation, n, errors, tokens_in, tokens_out, dollars in conn.execute(f"""
-            SELECT (minute - :first) / :step, model, operation IN {model_calls}, sum(calls),
+            SELECT (minute - :first) / :step, model, operation IN {MODEL_CALL_SQL}, sum(calls),
                    sum(errors), sum(input_tokens), sum(output_tokens), total(cost_usd)
-            FROM usage_minutes WHERE {where} AND (operation IN {model_calls} OR operation = 'execute_tool')
+            FROM usage_minutes WHERE {where} AND (operation IN {MODEL_CALL_SQL} OR operation = 'execute_tool')
             GROUP BY 1, 2, 3""", params):
         if operation:  # a model call
             calls.setdefault(row_model, [0] * steps)[step] += n
