@@ -68,4 +68,5 @@ def _union(a: IngestEvent, b: IngestEvent) -> IngestEvent:
     kept = frozenset() if b.cleared else a.trace_ids - b.deleted_trace_ids
     return IngestEvent(kept | b.trace_ids, a.spans_written + b.spans_written,
                        a.logs_written + b.logs_written, a.metric_points_written + b.metric_points_written,
-                       a.deleted_trace_ids | b.deleted_trace_ids, a.cleared or b.cleared)
+                       a.deleted_trace_ids | b.deleted_trace_ids, a.cleared or b.cleared,
+                       a.derived_updated or b.derived_updated)

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--demo", action="store_true", help="load the demo traces when the window opens")
     window.add_argument("--screenshot", metavar="PATH",
                         help="open the first trace and its first chat span, save the window as PNG, exit")
-    window.add_argument("--view", default="traces", choices=("traces", "charts", "sessions"),
+    window.add_argument("--view", default="traces", choices=("traces", "charts", "sessions", "logs"),
                         help="the page to show (default traces)")
     window.add_argument("--theme", default="auto", choices=("auto", "light", "dark"),
                         help="colours: follow the system (default), or force light or dark")

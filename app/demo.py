@@ -7,6 +7,8 @@ an agent that calls a model, runs the tool the model asked for, retrieves docume
 input tokens) and streams its answer; a turn whose first model call is rate-limited and
 retried; and a short closing turn. Attributes follow the current OpenTelemetry GenAI
 conventions, with the conversation in `gen_ai.input.messages` / `gen_ai.output.messages`.
+Beside them, a few of the app's own log records, sent without trace ids (the logs page),
+and the model calls' GenAI metrics (`demo_metrics`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-__all__ = ["DemoSent", "demo_request", "send_demo"]
+from app.demo_metrics import demo_metrics_request
+
+__all__ = ["DemoSent", "demo_logs_request", "demo_request", "send_demo"]
 
 SERVICE = "support-agent"
 SCOPE = "tracepane.demo"
@@ -68,11 +74,11 @@ class _Run:
         return span
 
     def agent(self, name: str, parent: Span | None, offset_ms: int, duration_ms: int, question: str,
-              provider: str = "openai") -> Span:
+              provider: str = "openai", feature: str | None = None) -> Span:
         return self.span(f"invoke_agent {name}", parent, offset_ms, duration_ms, {
             "gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": provider, "gen_ai.agent.name": name,
             "gen_ai.conversation.id": CONVERSATION, "user.id": "customer-4711", "gen_ai.input.messages":
-            [_text("user", question)]})
+            [_text("user", question)], **({"feature.name": feature} if feature else {})})
 
     def chat(self, parent: Span, offset_ms: int, duration_ms: int, model: str, messages: list[dict],
              output: dict | None, usage: tuple[int, int], *, error: str | None = None, **extra: Any) -> Span:
@@ -102,7 +108,7 @@ SERVERS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}
 def _first_turn(start_ns: int) -> _Run:
     run = _Run(start_ns)
     question = "Where is my order A1042? And can I still return it?"
-    root = run.agent(SERVICE, None, 0, 9_400, question)
+    root = run.agent(SERVICE, None, 0, 9_400, question, feature="refunds")
     history = [_text("user", question)]
     call = {"type": "tool_call", "id": "call_7Qm2", "name": "lookup_order", "arguments": {"order_id": "A1042"}}
     ask = {"role": "assistant", "parts": [call], "finish_reason": "tool_call"}
@@ -137,7 +143,7 @@ def _first_turn(start_ns: int) -> _Run:
 def _second_turn(start_ns: int) -> _Run:
     run = _Run(start_ns)
     question = "Great, please start the return."
-    root = run.agent(SERVICE, None, 0, 3_700, question)
+    root = run.agent(SERVICE, None, 0, 3_700, question, feature="order-status")
     messages = [_text("user", question)]
     run.chat(root, 15, 610, "gpt-4o-mini", messages, None, (0, 0),
              error="Error code: 429 - Rate limit reached for gpt-4o-mini",
@@ -151,7 +157,7 @@ def _second_turn(start_ns: int) -> _Run:
 def _third_turn(start_ns: int) -> _Run:
     run = _Run(start_ns)
     question = "Thanks!"
-    root = run.agent(SERVICE, None, 0, 900, question)
+    root = run.agent(SERVICE, None, 0, 900, question, feature="small-talk")
     run.chat(root, 10, 850, "gpt-4o-mini", [_text("user", question)],
              _text("assistant", "You're welcome. Anything else?", finish_reason="stop"), (470, 9))
     return run
@@ -173,6 +179,36 @@ def demo_request(now_ns: int | None = None) -> ExportTraceServiceRequest:
     return request
 
 
+# (seconds before now, severity, text, attributes): the app's own logs, linked to no span
+APP_LOGS = (
+    (300, SeverityNumber.SEVERITY_NUMBER_INFO, "support-agent started: 2 tools, model routing gpt-4o-mini → "
+     "claude-3-5-sonnet for refunds", {"code.function": "main", "app.version": "1.8.2"}),
+    (200, SeverityNumber.SEVERITY_NUMBER_INFO, "order cache warmed: 1,204 orders in 0.8 s",
+     {"code.function": "warm_cache", "cache.entries": 1204}),
+    (130, SeverityNumber.SEVERITY_NUMBER_WARN, "openai: 429 rate limited on gpt-4o-mini, retrying in 1.5 s",
+     {"code.function": "call_model", "http.response.status_code": 429, "retry.attempt": 1}),
+    (60, SeverityNumber.SEVERITY_NUMBER_ERROR, "feedback webhook failed: ConnectionRefusedError to "
+     "hooks.example.com:443", {"code.function": "post_feedback", "error.type": "ConnectionRefusedError"}),
+)
+
+
+def demo_logs_request(now_ns: int | None = None) -> ExportLogsServiceRequest:
+    """The app's log records of the demo, without trace ids."""
+    now = time.time_ns() if now_ns is None else now_ns
+    request = ExportLogsServiceRequest()
+    resource_logs = request.resource_logs.add()
+    resource_logs.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value=SERVICE)))
+    scope_logs = resource_logs.scope_logs.add()
+    scope_logs.scope.name = SERVICE
+    for seconds_ago, severity, text, attributes in APP_LOGS:
+        record = LogRecord(time_unix_nano=now - seconds_ago * 1000 * MS, observed_time_unix_nano=now,
+                           severity_number=severity, severity_text=SeverityNumber.Name(severity).split("_")[-1],
+                           body=AnyValue(string_value=text))
+        record.attributes.extend(KeyValue(key=k, value=_any(v)) for k, v in attributes.items())
+        scope_logs.log_records.append(record)
+    return request
+
+
 @dataclass(frozen=True)
 class DemoSent:
     traces: int
@@ -187,6 +223,8 @@ class DemoFailed(Exception):
 def send_demo(host: str, grpc_port: int, *, timeout_s: float = EXPORT_TIMEOUT_S) -> DemoSent:
     """Send the demo runs to the OTLP/gRPC receiver at host:port."""
     import grpc
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
     endpoint = f"{_connectable(host)}:{grpc_port}"
@@ -194,6 +232,8 @@ def send_demo(host: str, grpc_port: int, *, timeout_s: float = EXPORT_TIMEOUT_S)
     with grpc.insecure_channel(endpoint) as channel:
         try:
             response = TraceServiceStub(channel).Export(request, timeout=timeout_s)
+            LogsServiceStub(channel).Export(demo_logs_request(), timeout=timeout_s)
+            MetricsServiceStub(channel).Export(demo_metrics_request(request), timeout=timeout_s)
         except grpc.RpcError as exc:
             raise DemoFailed(f"no OTLP/gRPC receiver answered at {endpoint} ({exc.code().name}: {exc.details()}); "
                              "start one with `tracepane` or `tracepane serve`") from None

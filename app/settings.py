@@ -8,6 +8,7 @@ screenshot runs use it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -58,6 +59,17 @@ class AppSettings:
 
     def set_spend_alert(self, usd_per_hour: float | None) -> None:
         self._qs.setValue("meters/spend_alert_usd_per_hour", usd_per_hour or 0)
+
+    def attribute_spend_alerts(self) -> dict[str, float]:
+        """Cost-by-attribute key -> dollars per hour at which any one value alerts."""
+        try:
+            stored = json.loads(str(self._qs.value("meters/attribute_spend_alerts", "{}") or "{}"))
+            return {str(key): float(value) for key, value in stored.items() if float(value) > 0}
+        except (TypeError, ValueError, AttributeError):
+            return {}
+
+    def set_attribute_spend_alerts(self, alerts: dict[str, float]) -> None:
+        self._qs.setValue("meters/attribute_spend_alerts", json.dumps(alerts))
 
     def list_filter(self) -> ListFilter:
         qs, default = self._qs, ListFilter()

@@ -22,6 +22,10 @@ _EXPORTS = {
     "UsageTotals": "receiver.storage.usage_query",
     "UsageSeries": "receiver.storage.usage_query",
     "SessionSummary": "receiver.storage.sessions",
+    "AttributeCost": "receiver.storage.cost_by_attribute",
+    "AttributeCosts": "receiver.storage.cost_by_attribute",
+    "CostKeyInvalid": "receiver.storage.cost_attributes",
+    "DEFAULT_COST_KEYS": "receiver.storage.cost_attributes",
     "DeletedCounts": "receiver.storage.deletion",
     "IngestEvent": "receiver.events",
     "Subscribers": "receiver.events",
@@ -77,6 +81,8 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
         TraceSummary,
     )
     from receiver.service import ListenAddresses, Receiver  # noqa: F401
+    from receiver.storage.cost_attributes import DEFAULT_COST_KEYS, CostKeyInvalid  # noqa: F401
+    from receiver.storage.cost_by_attribute import AttributeCost, AttributeCosts  # noqa: F401
     from receiver.storage.deletion import DeletedCounts  # noqa: F401
     from receiver.storage.sessions import SessionSummary  # noqa: F401
     from receiver.storage.stats import StoreStats  # noqa: F401

@@ -28,6 +28,7 @@ class IngestEvent:
     metric_points_written: int = 0
     deleted_trace_ids: frozenset[str] = frozenset()
     cleared: bool = False
+    derived_updated: bool = False  # what is read after commits (cost by attribute) caught up
 
 
 Subscriber = Callable[[IngestEvent], None]

@@ -302,6 +302,9 @@ class TraceFilter:
     start_after_unix_nano: int | None = None
     start_before_unix_nano: int | None = None
     model: str | None = None  # among the trace's models (response model, else request model)
+    end_after_unix_nano: int | None = None  # still running then (with start_before: overlapping a window)
+    # (key, value): the trace's value of an attribute key, as cost by attribute counts it ("" = none)
+    attribute: tuple[str, str] | None = None
     # free text, case-insensitive (ASCII): span names and status messages, string attribute
     # values (prompts and completions travel in them), span events, the trace's log records
     text: str | None = None

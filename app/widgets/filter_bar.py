@@ -1,12 +1,23 @@
-"""The trace list's filter bar: free text, service, model, errors only, time range. Emits one
-frozen `ListFilter` per change; typing is debounced so each pause makes one query, not each key."""
+"""The trace list's filter bar: free text, service, model, errors only, time range, and the
+traces picked on a chart (a removable chip). Emits one frozen `ListFilter` per change; typing
+is debounced so each pause makes one query, not each key."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.list_filter import TIME_RANGES, ListFilter
+from app.list_filter import TIME_RANGES, ListFilter, TraceSelection
 from receiver import TraceFacets
 
 __all__ = ["FilterBar"]
@@ -31,6 +42,18 @@ class FilterBar(QWidget):
         self._typing = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
         self._typing.timeout.connect(self._emit)
         self._quiet = False  # while set_filter / set_facets fill the widgets
+        self._selection: TraceSelection | None = None
+        self.selection_chip = QFrame(objectName="selection_chip", frameShape=QFrame.Shape.StyledPanel)
+        self.selection_label = QLabel()
+        self.selection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        clear_selection = QToolButton(text="✕", toolTip="Show all traces again (keep the other filters)",
+                                      autoRaise=True)
+        clear_selection.clicked.connect(self.clear_selection)
+        chip = QHBoxLayout(self.selection_chip)
+        chip.setContentsMargins(6, 0, 0, 0)
+        chip.addWidget(self.selection_label, 1)
+        chip.addWidget(clear_selection)
+        self.selection_chip.hide()
 
         # two rows: the search field gets the whole width, the choices share the second
         choices = QHBoxLayout()
@@ -44,6 +67,7 @@ class FilterBar(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.text_edit)
         layout.addLayout(choices)
+        layout.addWidget(self.selection_chip)
 
         self.text_edit.textChanged.connect(self._typed)
         self.text_edit.returnPressed.connect(self._emit)
@@ -54,7 +78,7 @@ class FilterBar(QWidget):
     def value(self) -> ListFilter:
         return ListFilter(text=self.text_edit.text(), service=_chosen(self.service_box),
                           model=_chosen(self.model_box), errors_only=self.errors_box.isChecked(),
-                          time_range=self.range_box.currentText())
+                          time_range=self.range_box.currentText(), selection=self._selection)
 
     def set_filter(self, value: ListFilter) -> None:
         """Show `value` without emitting (restoring the last session's filter)."""
@@ -65,8 +89,25 @@ class FilterBar(QWidget):
             _choose(self.model_box, value.model)
             self.errors_box.setChecked(value.errors_only)
             self.range_box.setCurrentText(value.time_range if value.time_range in TIME_RANGES else "All time")
+            self._show_selection(value.selection)
         finally:
             self._quiet = False
+
+    def clear_selection(self) -> None:
+        """Drop the traces picked on a chart, keeping the other filters."""
+        if self._selection is not None:
+            self._show_selection(None)
+            self._emit()
+
+    def _show_selection(self, selection: TraceSelection | None) -> None:
+        self._selection = selection
+        self.selection_chip.setVisible(selection is not None)
+        self.range_box.setEnabled(selection is None)  # the selection's window replaces the range
+        if selection is not None:
+            self.selection_label.setText(f"From the charts: {selection.label}")
+            self.selection_label.setToolTip("Traces running during the chart's window"
+                                            + (f" that called {selection.model}" if selection.model else "")
+                                            + (" with errors" if selection.errors_only else ""))
 
     def set_facets(self, facets: TraceFacets) -> None:
         """Offer the stored services and models, keeping the current choices."""

@@ -22,14 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.bridge import ReceiverBridge
-from app.charts_controller import ChartsController
-from app.list_filter import ListFilter
+from app.list_filter import ListFilter, TraceSelection
 from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
 from app.open_trace import OpenTrace
 from app.paths import resource_path
 from app.receiver_host import ReceiverHost
-from app.sessions_controller import SessionsController
 from app.settings import AppSettings
 from app.shortcuts import (
     COPY_SPAN_ID,
@@ -37,8 +35,6 @@ from app.shortcuts import (
     FOLLOW_LATEST,
     LEAVE_FILTER,
     QUIT,
-    SHOW_CHARTS_PAGE,
-    SHOW_SESSIONS_PAGE,
     SHOW_SHORTCUTS,
     SHOW_TRACES_PAGE,
     TypedKeyShortcut,
@@ -46,16 +42,15 @@ from app.shortcuts import (
     typed_texts,
     widget_action,
 )
+from app.side_pages import SidePages
 from app.spend_alert import SpendAlert
 from app.trace_list_controller import TraceListController
-from app.widgets.charts_page import ChartsPage
 from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
 from app.widgets.find_bar import FindBar, TraceFinder
 from app.widgets.inspector import InspectorPanel
 from app.widgets.meters_strip import MetersStrip
 from app.widgets.ports_dialog import PortsDialog
-from app.widgets.sessions_page import SessionsPage
 from app.widgets.shortcut_sheet import ShortcutSheet
 from app.widgets.status_bar import ReceiverStatusBar
 from app.widgets.trace_header import TraceHeader
@@ -68,7 +63,7 @@ from receiver.records import StoredLog
 
 __all__ = ["MainWindow"]
 
-VIEWS = ("traces", "charts", "sessions")
+VIEWS = ("traces", "charts", "sessions", "logs")
 _EMPTY, _TRACES = 0, 1
 
 
@@ -122,14 +117,12 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.empty_state)
         self.pages.addWidget(self.main_splitter)
         self.pages.setCurrentIndex(_TRACES)
-        self.charts_page = ChartsPage()
-        self.charts_controller = ChartsController(worker, self.charts_page, parent=self)
-        self.sessions_page = SessionsPage()
-        self.sessions_controller = SessionsController(worker, self.sessions_page, parent=self)
-        self.views = ViewSwitcher({"traces": (self.pages, "Traces", SHOW_TRACES_PAGE),
-                                   "charts": (self.charts_page, "Charts", SHOW_CHARTS_PAGE),
-                                   "sessions": (self.sessions_page, "Sessions", SHOW_SESSIONS_PAGE)}, self)
-        self.views.sig_view_changed.connect(self._view_changed)
+        self.side = SidePages(worker, set_cost_keys=self._set_cost_keys, parent=self)
+        self.charts_page, self.charts_controller = self.side.charts_page, self.side.charts_controller
+        self.sessions_page, self.sessions_controller = self.side.sessions_page, self.side.sessions_controller
+        self.logs_page, self.logs_controller = self.side.logs_page, self.side.logs_controller
+        self.views = ViewSwitcher({"traces": (self.pages, "Traces", SHOW_TRACES_PAGE), **self.side.views()}, self)
+        self.views.sig_view_changed.connect(self.side.set_shown)
         self.setCentralWidget(self.views.stack)
 
         self._make_actions()
@@ -156,10 +149,6 @@ class MainWindow(QMainWindow):
     def show_view(self, name: str) -> None:
         """Show a page by name (`VIEWS`)."""
         self.views.show_view(name)
-
-    def _view_changed(self, name: str) -> None:
-        self.charts_controller.set_active(name == "charts")
-        self.sessions_controller.set_active(name == "sessions")
 
     def open_trace_from_elsewhere(self, trace_id: str) -> None:
         """A trace picked on another page: the traces page, with it open (selected in the list
@@ -212,6 +201,13 @@ class MainWindow(QMainWindow):
             return
         self.worker.ask(lambda store: receiver.clear_all(), lambda _: None, on_failed=self._show_failure)
 
+    def _set_cost_keys(self, keys: list[str]) -> None:
+        """(On the worker thread.) The cost-by-attribute keys kept at ingestion."""
+        receiver = self.host.receiver
+        if receiver is None:
+            raise RuntimeError("the receiver is not running")
+        receiver.set_cost_keys(keys)
+
     def confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes
                                       | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
@@ -259,7 +255,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions(list(self.views.actions.values()))
         view_menu.addSeparator()
         view_menu.addActions([self.follow_action, self.focus_filter_action])
-        self.spend_alert = SpendAlert(self.settings, self.meters, self.status, self, self.windowIcon())
+        self.spend_alert = SpendAlert(self.settings, self.meters, self.status, self, self.windowIcon(), self.worker)
         view_menu.addAction(self.spend_alert.action)
         toolbar.addSeparator()
         toolbar.addActions(list(self.views.actions.values()))
@@ -289,9 +285,10 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.open_trace.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
         self.bridge.sig_spans_ingested.connect(self.meters_controller.on_spans_ingested)
-        self.bridge.sig_spans_ingested.connect(self.charts_controller.on_spans_ingested)
-        self.bridge.sig_spans_ingested.connect(self.sessions_controller.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(self.side.on_spans_ingested)
+        self.bridge.sig_spans_ingested.connect(self.spend_alert.on_spans_ingested)
         self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
+        self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)
         self.meters.sig_errors_clicked.connect(self._show_error_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
         self.list_controller.sig_loaded.connect(self._list_loaded)
@@ -358,6 +355,12 @@ class MainWindow(QMainWindow):
     def _show_error_traces(self) -> None:
         """The errors meter, clicked: the list narrows to traces with errors."""
         self.filter_bar.set_filter(replace(self.filter_bar.value(), errors_only=True))
+        self._filter_changed(self.filter_bar.value())
+
+    def _show_selected_traces(self, selection: TraceSelection) -> None:
+        """Traces picked on a chart: the traces page, its list narrowed to them."""
+        self.views.show_view("traces")
+        self.filter_bar.set_filter(replace(self.filter_bar.value(), selection=selection))
         self._filter_changed(self.filter_bar.value())
 
     def _list_loaded(self, empty: bool) -> None:

@@ -85,6 +85,7 @@ class MetersStrip(QWidget):
         layout.addStretch(1)
         self.spend_alert: float | None = None  # $/h
         self._alerting = False
+        self.attribute_alerts: list[str] = []  # the attribute values at or over their alert, said
         self.show_usage(None)
 
     @property
@@ -135,11 +136,18 @@ class MetersStrip(QWidget):
             self.sig_alert_crossed.emit(spend_rate, self.spend_alert)
         self._alerting = over
 
+    def show_attribute_alerts(self, lines: list[str]) -> None:
+        """The attribute values whose own spend rate is at or over their alert (none: [])."""
+        self.attribute_alerts = lines
+        self._colour_rate(self._alerting)
+
     def _colour_rate(self, over: bool) -> None:
         meter = self.meters["rate"]
-        meter.value.setStyleSheet(f"color: {ERROR_COLOUR};" if over else "")
-        meter.setToolTip(_TIPS["rate"] + (f"\nAt or over your alert of {format_cost_usd(self.spend_alert)}/h"
-                                          if over else ""))
+        meter.value.setStyleSheet(f"color: {ERROR_COLOUR};" if over or self.attribute_alerts else "")
+        notes = [f"At or over your alert of {format_cost_usd(self.spend_alert)}/h"] if over else []
+        if self.attribute_alerts:
+            notes += ["Over their own alert:", *self.attribute_alerts]
+        meter.setToolTip("\n".join([_TIPS["rate"], *notes]))
 
     def value_text(self, meter: str) -> str:
         return self.meters[meter].value.text()

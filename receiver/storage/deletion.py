@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from receiver.errors import TraceNotFound
+from receiver.storage import cost_attributes
 from receiver.storage.batch_rows import refresh_trace_rollups
 from receiver.storage.response_ids import MERGED_THROUGH, Key, service_key
 from receiver.storage.text_index import clear_text_index, lower_watermark, unindex_traces
@@ -115,11 +116,13 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], *, must_ex
     logs = _changes(conn, f"DELETE FROM logs WHERE trace_id IN {_TRACE_IDS}", ids)
     if response_ids:
         logs += _changes(conn, _DELETE_ORPHAN_LOGS, {"response_ids": orjson.dumps(response_ids).decode()})
+    cost_attributes.remove_traces(conn, _TRACE_IDS, ids)
     traces = _changes(conn, f"DELETE FROM traces WHERE trace_id IN {_TRACE_IDS}", ids)
     conn.execute(_LOWER_MERGED_THROUGH, (MERGED_THROUGH,))
     lower_watermark(conn)
     if recounted:
-        refresh_trace_rollups(conn, sorted(recounted))
+        with cost_attributes.refreshing(conn, sorted(recounted)):
+            refresh_trace_rollups(conn, sorted(recounted))
     return TraceDeletion(DeletedCounts(traces, spans, logs, 0, frozenset(present)), forgotten, promoted,
                          frozenset(recounted))
 
@@ -171,6 +174,7 @@ def clear_all(conn: sqlite3.Connection, *, keep_shared_rows: bool = False) -> De
     try:
         clear_text_index(conn)
         clear_usage(conn)
+        cost_attributes.clear(conn)
         traces, spans, logs, metric_points = [_changes(conn, f"DELETE FROM {table}")
                                               for table in ("traces", "spans", "logs", "metric_points")]
         conn.execute("DELETE FROM response_ids")

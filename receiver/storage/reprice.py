@@ -9,6 +9,7 @@ from pathlib import Path
 
 from receiver.genai.pricing import NO_PRICE_MARKER, PriceBook
 from receiver.records import PriceRecord
+from receiver.storage import cost_attributes
 from receiver.storage.batch_rows import INSERT_PRICE, refresh_trace_rollups
 from receiver.storage.schema import open_write_db
 from receiver.storage.usage import rebuild as rebuild_usage
@@ -67,6 +68,7 @@ def reprice(db_path: Path, price_book: PriceBook) -> RepriceResult:
         if changed:
             with db.atomic():
                 rebuild_usage(db.conn)
+                cost_attributes.rebuild(db.conn)
     finally:
         db.close()
     return RepriceResult(priced, changed, len(touched))

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from receiver.errors import StorageFailed
+from receiver.storage.cost_attributes import create_cost_tables
 from receiver.storage.text_index import create_text_index
 from receiver.storage.usage import create_usage_tables, register_functions
 
@@ -279,6 +280,20 @@ def m008_usage_rollups(db: Database) -> None:
     # Per-minute usage and latency histograms for meters and charts (receiver.storage.usage),
     # filled from what is stored.
     create_usage_tables(db.conn)
+
+
+@MIGRATIONS()
+def m009_unlinked_logs(db: Database) -> None:
+    # The logs page lists log records linked to no span (app logs, events sent without ids),
+    # newest first.
+    db.execute("CREATE INDEX logs_unlinked ON logs (time_unix_nano DESC) WHERE trace_id IS NULL")
+
+
+@MIGRATIONS()
+def m010_cost_by_attribute(db: Database) -> None:
+    # Cost by attribute for the configured keys (receiver.storage.cost_attributes), filled from
+    # what is stored.
+    create_cost_tables(db.conn)
 
 
 def open_write_db(path: Path) -> Database:

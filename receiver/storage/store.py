@@ -29,6 +29,16 @@ from receiver.records import (
     TracePage,
     TraceSummary,
 )
+from receiver.storage.cost_by_attribute import (
+    AttributeCosts,
+    Progress,
+    attribute_costs,
+    attribute_spend_rates,
+    cost_keys,
+    scan_costs,
+    trace_value_sql,
+)
+from receiver.storage.metric_series import MetricSeries, genai_metric_series
 from receiver.storage.read_db import open_read_db
 from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, stored_log, stored_span, trace_summary
 from receiver.storage.sessions import SessionSummary, list_sessions
@@ -255,6 +265,16 @@ class TraceStore:
         return [StoredMetricPoint(*row[:5], None if row[5] is None else bool(row[5]), *row[6:13],
                                   json.loads(row[13]), json.loads(row[14]), row[15]) for row in rows]
 
+    def unlinked_logs(self, text: str | None = None, *, min_severity: int = 0,
+                      limit: int = 500) -> list[StoredLog]:
+        """Log records linked to no span (no trace id, no stored span's response id), newest
+        first, optionally narrowed by free text and a lowest OTLP severity number
+        (`storage.unlinked_logs`)."""
+        from receiver.storage.unlinked_logs import unlinked_logs
+
+        with self._read() as conn:
+            return unlinked_logs(conn, text, min_severity=min_severity, limit=limit)
+
     def usage(self, start_ns: int | None = None, end_ns: int | None = None) -> UsageTotals:
         """Calls, errors by kind, tokens and cost of the spans that started in the minutes
         overlapping [start_ns, end_ns), from the per-minute rollups."""
@@ -294,6 +314,32 @@ class TraceStore:
         """The charts' per-step series from the rollups (`usage_query.usage_series`)."""
         with self._read() as conn:
             return usage_series(conn, first_minute, past_minute, step_minutes, model)
+
+    def metric_series(self, first_minute: int, past_minute: int, step_minutes: int,
+                      model: str | None = None) -> MetricSeries:
+        """The GenAI metrics received, per step on the same steps as `usage_series`
+        (`metric_series.genai_metric_series`)."""
+        with self._read() as conn:
+            return genai_metric_series(conn, first_minute, past_minute, step_minutes, model)
+
+    def cost_keys(self) -> list[str]:
+        """The attribute keys whose cost is kept at ingestion."""
+        with self._read() as conn:
+            return cost_keys(conn)
+
+    def attribute_costs(self, key: str, start_ns: int | None = None, end_ns: int | None = None, *,
+                        limit: int = 12, progress: Progress | None = None) -> AttributeCosts:
+        """Cost by the values of `key` over the traces that started in the range: from the
+        rollups for a configured key, else computed from the spans (reporting `progress`)."""
+        with self._read() as conn:
+            if key in cost_keys(conn):
+                return attribute_costs(conn, key, start_ns, end_ns, limit)
+            return scan_costs(conn, key, start_ns, end_ns, limit=limit, progress=progress)
+
+    def attribute_spend_rates(self, key: str, now_ns: int) -> list[tuple[str, float]]:
+        """Dollars per hour over the last 60 minutes of each value of a configured key."""
+        with self._read() as conn:
+            return attribute_spend_rates(conn, key, now_ns)
 
     def usage_extent(self) -> tuple[int, int] | None:
         """The first and last minute with usage stored, or None."""
@@ -385,13 +431,27 @@ def _trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], d
     if filters.start_before_unix_nano is not None:
         where.append("start_time_unix_nano < :start_before")
         params["start_before"] = filters.start_before_unix_nano
+    if filters.end_after_unix_nano is not None:
+        where.append("end_time_unix_nano >= :end_after")
+        params["end_after"] = filters.end_after_unix_nano
     if filters.model:
         where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = :model)")
         params["model"] = filters.model
+    if filters.attribute:
+        where.append(_attribute_match(filters.attribute[0]))
+        params.update(attribute_key=filters.attribute[0], attribute_value=filters.attribute[1])
     if filters.text and scan_text:
         where.append(_TEXT_MATCH)
         params.update(text=filters.text, quick=quick_scan_finds(filters.text))
     return where, params
+
+
+# A configured cost key is looked up in the values kept at ingestion; any other from the spans.
+def _attribute_match(key: str) -> str:
+    return f"""CASE WHEN EXISTS (SELECT 1 FROM cost_keys WHERE key = :attribute_key)
+    THEN coalesce((SELECT value FROM trace_attribute_values AS v
+                   WHERE v.trace_id = traces.trace_id AND v.key = :attribute_key), '') = :attribute_value
+    ELSE coalesce({trace_value_sql(key)}, '') = :attribute_value END"""
 
 
 _LOG_HAS = log_has("l")

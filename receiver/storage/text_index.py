@@ -25,6 +25,7 @@ traces newest first, and the trace list stops reading once its page is complete.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 DOC_SECOND_SHIFT = 30  # document id = bound second << 30 + a count within the second
 _MAX_SECOND = (1 << 33) - 1  # the year 2242: a later (bad) timestamp sorts as this one
@@ -106,9 +107,11 @@ def create_text_index(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO writer_state (name, value) VALUES (?, 0)", (INDEXED_THROUGH,))
 
 
-def index_pending(conn: sqlite3.Connection, max_rows: int = INDEX_CHUNK_ROWS) -> int:
+def index_pending(conn: sqlite3.Connection, max_rows: int = INDEX_CHUNK_ROWS, *,
+                  also: Callable[[sqlite3.Connection, int, int], None] | None = None) -> int:
     """Index up to `max_rows` pending spans and log records in one transaction; return how
-    many were indexed (0: nothing is pending)."""
+    many were indexed (0: nothing is pending). `also(conn, after, through)` does more work on
+    the same spans (rowids in (after, through]) in the same transaction."""
     conn.execute("BEGIN")
     try:
         after = conn.execute("SELECT value FROM writer_state WHERE name = ?", (INDEXED_THROUGH,)).fetchone()[0]
@@ -119,6 +122,8 @@ def index_pending(conn: sqlite3.Connection, max_rows: int = INDEX_CHUNK_ROWS) ->
             bounds = {"after": after, "through": through}
             spans = conn.execute(_INDEX_SPANS[0], bounds).rowcount
             conn.execute(_INDEX_SPANS[1], bounds)
+            if also is not None:
+                also(conn, after, through)
             conn.execute("UPDATE writer_state SET value = ? WHERE name = ?", (through, INDEXED_THROUGH))
         logs = 0
         if max_rows > spans:

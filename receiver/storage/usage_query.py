@@ -42,7 +42,7 @@ class UsageTotals:
 
 
 def usage_totals(conn: sqlite3.Connection, start_ns: int | None, end_ns: int | None) -> UsageTotals:
-    where, params = _minutes(start_ns, end_ns)
+    where, params = minute_window(start_ns, end_ns)
     kinds = ", ".join(f"total(errors_{kind})" for kind in ERROR_KINDS)
     row = conn.execute(f"""
         SELECT total(calls), total(calls) FILTER (WHERE operation IN {MODEL_CALL_SQL}),
@@ -93,7 +93,7 @@ def latency_percentiles(conn: sqlite3.Connection, start_ns: int | None, end_ns: 
                         quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)) -> dict[float, float] | None:
     """Model-call latency percentiles in ms (each within ±`BUCKET_ERROR` of the true value),
     from the histograms; None when no call falls in the range."""
-    where, params = _minutes(start_ns, end_ns)
+    where, params = minute_window(start_ns, end_ns)
     where += " AND metric = :metric"
     params["metric"] = metric
     if model is not None:
@@ -107,7 +107,7 @@ def latency_percentiles(conn: sqlite3.Connection, start_ns: int | None, end_ns: 
     return _quantiles(buckets, quantiles)
 
 
-def _minutes(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, int]]:
+def minute_window(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, int]]:
     """The minutes that overlap [start_ns, end_ns): rollups are per minute."""
     where, params = ["true"], {}
     if start_ns is not None:

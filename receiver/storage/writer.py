@@ -30,6 +30,7 @@ import orjson
 from receiver.errors import AtCapacity, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import WriteBatch
+from receiver.storage import cost_attributes
 from receiver.storage.batch_rows import (
     LOG_ROW_SQL,
     METRIC_ROW_SQL,
@@ -391,11 +392,15 @@ class DatabaseWriter:
             log.warning("VACUUM after clearing the database failed", exc_info=True)
 
     def _index_text(self, conn: sqlite3.Connection) -> None:
+        """Index the pending text, and read the cost-by-attribute values of the same spans."""
         try:
-            indexed = index_pending(conn)
+            indexed = index_pending(conn, also=cost_attributes.take_values)
         except sqlite3.Error:  # the rows stay pending (readers scan them): tried after the next write
             log.warning("full-text indexing failed; will retry", exc_info=True)
             indexed = 0
+        if indexed:  # cost by attribute may have changed: readers of it look again (told before
+            # `wait_indexed` returns, so a caller that waited hears nothing of it after)
+            self._subscribers.publish(IngestEvent(frozenset(), 0, derived_updated=True))
         with self._cond:
             self._text_backlog = max(self._text_backlog - indexed, 1) if indexed else 0
             self._cond.notify_all()
@@ -487,7 +492,8 @@ class DatabaseWriter:
                 if ticket.written.spans or ticket.written.logs:
                     touched.update(ticket.batch.trace_ids)
             if span_traces:
-                refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
+                with cost_attributes.refreshing(conn, sorted(span_traces)):
+                    refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
                 add_new_spans(conn, spans_before)
             conn.execute("COMMIT")
         except BaseException:

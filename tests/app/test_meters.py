@@ -28,9 +28,12 @@ def _calls(*plans: dict) -> list:
         with tracer.start_as_current_span("invoke_agent helper") as agent:
             if plan.get("session"):
                 agent.set_attribute("gen_ai.conversation.id", plan["session"])
-            with tracer.start_as_current_span("chat gpt-4o-mini") as chat:
+            if plan.get("feature"):
+                agent.set_attribute("feature.name", plan["feature"])
+            model = plan.get("model", "gpt-4o-mini")
+            with tracer.start_as_current_span(f"chat {model}") as chat:
                 chat.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                                     "gen_ai.request.model": "gpt-4o-mini",
+                                     "gen_ai.request.model": model,
                                      "gen_ai.usage.input_tokens": plan["input"],
                                      "gen_ai.usage.output_tokens": plan["output"]})
                 if "cached" in plan:
@@ -123,3 +126,44 @@ def test_the_spend_alert_colours_the_rate_and_says_so_once_per_crossing(qtbot, w
 
     window.spend_alert.set_threshold(None)  # off
     assert window.meters.meters["rate"].value.styleSheet() == "" and window.settings.spend_alert() is None
+
+
+def _attribute_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Spend rate of ")]
+
+
+def test_an_attribute_alert_names_the_value_that_crossed_once(qtbot, window, caplog):
+    window.spend_alert.set_attribute_thresholds({"feature.name": 0.0005})  # $/h for any one feature
+    assert window.settings.attribute_spend_alerts() == {"feature.name": 0.0005}  # remembered
+    # search: 4,000 in + 400 out = $0.00084 in the last hour; chat: 1,000 + 100 = $0.00021
+    _export(window, _calls({"input": 4000, "output": 400, "feature": "search"},
+                           {"input": 1000, "output": 100, "feature": "chat"}))
+    qtbot.waitUntil(lambda: len(window.meters.attribute_alerts) == 1, timeout=WAIT_MS)
+    assert window.meters.attribute_alerts[0].startswith("feature.name = search: $0.00084/h")
+    assert "color" in window.meters.meters["rate"].value.styleSheet()  # no overall alert set
+    assert "feature.name = search" in window.meters.meters["rate"].toolTip()
+    assert _attribute_warnings(caplog) == [
+        "Spend rate of feature.name = search: $0.00084/h reached your alert of $0.0005/h"]
+    assert "feature.name = search" in window.status.currentMessage()
+
+    _export(window, _calls({"input": 1000, "output": 100, "feature": "chat"},
+                           {"input": 1000, "output": 100, "feature": "chat"}))  # chat: $0.00063 now
+    qtbot.waitUntil(lambda: len(window.meters.attribute_alerts) == 2, timeout=WAIT_MS)
+    assert len(_attribute_warnings(caplog)) == 2  # chat said once; search, still over, not again
+    assert "feature.name = chat" in _attribute_warnings(caplog)[1]
+
+    window.spend_alert.set_attribute_thresholds({})
+    assert window.meters.attribute_alerts == [] and window.meters.meters["rate"].value.styleSheet() == ""
+
+
+def test_the_spend_alert_dialog_sets_both_kinds_of_threshold(qtbot, window):
+    window.spend_alert.action.trigger()
+    qtbot.waitUntil(lambda: window.spend_alert.dialog is not None and window.spend_alert.dialog.isVisible(),
+                    timeout=WAIT_MS)
+    dialog = window.spend_alert.dialog
+    assert set(dialog.key_boxes) == {"feature.name", "user.id", "deployment.environment", "session.id"}
+    dialog.overall_box.setValue(2.5)
+    dialog.key_boxes["user.id"].setValue(0.75)
+    dialog.accept()
+    assert window.settings.spend_alert() == 2.5 and window.meters.spend_alert == 2.5
+    assert window.settings.attribute_spend_alerts() == {"user.id": 0.75}

@@ -29,6 +29,7 @@ from app.shortcuts import (
     QUIT,
     SHORTCUTS,
     SHOW_CHARTS_PAGE,
+    SHOW_LOGS_PAGE,
     SHOW_SESSIONS_PAGE,
     SHOW_SHORTCUTS,
     SHOW_TRACES_PAGE,
@@ -113,7 +114,7 @@ def _bound_on(widget: QWidget, key: str) -> bool:
 
 def test_every_key_the_table_binds_is_bound_where_the_table_says(window):
     where = {SHOW_SHORTCUTS: window, FOCUS_FILTER: window, FOLLOW_LATEST: window, QUIT: window,
-             SHOW_TRACES_PAGE: window, SHOW_CHARTS_PAGE: window, SHOW_SESSIONS_PAGE: window,
+             SHOW_TRACES_PAGE: window, SHOW_CHARTS_PAGE: window, SHOW_SESSIONS_PAGE: window, SHOW_LOGS_PAGE: window,
              NEXT_TRACE: window.trace_list, PREVIOUS_TRACE: window.trace_list, OPEN_TRACE: window.trace_list,
              COPY_TRACE_IDS: window.trace_list, DELETE_TRACES: window.trace_list,
              LEAVE_FILTER: window.filter_bar.text_edit, COPY_SPAN_ID: window.waterfall.tree,

@@ -5,7 +5,8 @@ Takes a copy of a database (default: the 1,000,000-span one `trace_list.py` buil
 spreads its per-minute rollups over the 24 hours before now, as a day of the same traffic
 (the rollups are all the charts read; the spans stay as they are). Then times, median of
 --repeat runs: reading the series (`TraceStore.usage_series`, 15-minute steps), and drawing
-them on the real charts page offscreen until painted.
+them on the real charts page offscreen until painted; the same for cost by a kept attribute
+key; and cost by a key not kept, computed from every stored span.
 
     .venv/bin/python -m tests.bench.charts --db /tmp/bench1m.db [--repeat 7]
 """
@@ -30,13 +31,20 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from receiver import TraceStore  # noqa: E402
 
 DAY_MINUTES = 24 * 60
+ATTRIBUTE_KEY = "user.id"  # kept at ingestion; the workload has 5,000 users
+UNKEPT_KEY = "gen_ai.agent.id"  # not kept: computed from the spans with progress
 
 
-def spread_over_a_day(db: Path, now_minute: int) -> tuple[int, int]:
-    """Copy the rollups' minutes, in turn, onto every minute of the last 24 hours; return the
-    rows of each table."""
+def spread_over_a_day(db: Path, now_minute: int) -> tuple[int, int, int]:
+    """Copy the usage and latency rollups' minutes, in turn, onto every minute of the last 24
+    hours (a day of the same traffic); stretch the cost-by-attribute minutes over the day (the
+    stored traces, each counted once, as one day's); return the rows of each table."""
     conn = sqlite3.connect(db)
     with conn:
+        (first, last) = conn.execute("SELECT min(minute), max(minute) FROM cost_minutes").fetchone()
+        conn.execute("UPDATE cost_minutes SET minute = :start + (minute - :first) * :day / :length",
+                     {"start": now_minute - DAY_MINUTES + 1, "first": first, "day": DAY_MINUTES,
+                      "length": last - first + 1})
         for table in ("usage_minutes", "latency_minutes"):
             columns = ", ".join(f"s.{name}" for _, name, *_ in conn.execute(f"PRAGMA table_info({table})")
                                 if name != "minute")
@@ -49,7 +57,8 @@ def spread_over_a_day(db: Path, now_minute: int) -> tuple[int, int]:
                 ON s.minute - :first = d.value % :length""",
                          {"start": now_minute - DAY_MINUTES + 1, "first": first, "length": last - first + 1})
             conn.execute("DROP TABLE temp.source")
-    rows = tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("usage_minutes", "latency_minutes"))
+    rows = tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("usage_minutes", "latency_minutes", "cost_minutes"))
     conn.close()
     return rows
 
@@ -60,10 +69,10 @@ def measure(source: Path, repeat: int) -> dict[str, float]:
     db = tmp / "charts.db"
     shutil.copyfile(source, db)
     now_minute = time.time_ns() // 60_000_000_000
-    usage_rows, latency_rows = spread_over_a_day(db, now_minute)
+    usage_rows, latency_rows, cost_rows = spread_over_a_day(db, now_minute)
     store = TraceStore(db)
     print(f"charts: {store.stats().spans:,} spans stored; rollups of 24 h: {usage_rows:,} usage rows, "
-          f"{latency_rows:,} histogram rows")
+          f"{latency_rows:,} histogram rows, {cost_rows:,} cost-by-attribute rows")
 
     from app.widgets.charts_page import ChartsPage
 
@@ -71,8 +80,17 @@ def measure(source: Path, repeat: int) -> dict[str, float]:
     page = ChartsPage()
     page.resize(1440, 860)
     page.show()
-    reads, draws = [], []
+    reads, draws, attribute_reads, attribute_draws = [], [], [], []
+    day_ns = ((now_minute + 1 - DAY_MINUTES) * 60_000_000_000, (now_minute + 1) * 60_000_000_000)
     for _ in range(repeat):
+        started = time.perf_counter()
+        costs = store.attribute_costs(ATTRIBUTE_KEY, *day_ns)
+        attribute_reads.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        page.attributes.show_costs(costs)
+        page.repaint()
+        app.processEvents()
+        attribute_draws.append(time.perf_counter() - started)
         started = time.perf_counter()
         series = store.usage_series(now_minute + 1 - DAY_MINUTES, now_minute + 1, 15)
         reads.append(time.perf_counter() - started)
@@ -82,11 +100,22 @@ def measure(source: Path, repeat: int) -> dict[str, float]:
         app.processEvents()
         draws.append(time.perf_counter() - started)
     page.close()
+    started = time.perf_counter()
+    scanned = store.attribute_costs(UNKEPT_KEY, progress=lambda done, total: None)
+    scan = time.perf_counter() - started
+    values = len(costs.values) + (int(costs.others.value.split()[0]) if costs.others else 0)
+    print(f"cost by {ATTRIBUTE_KEY}, 24 h: {values:,} values; by {UNKEPT_KEY} (not kept), every trace: "
+          f"{sum(v.traces for v in scanned.values) + (scanned.others.traces if scanned.others else 0):,} traces")
     store.close()
     shutil.rmtree(tmp)
     read, draw = statistics.median(reads) * 1000, statistics.median(draws) * 1000
+    attribute_read = statistics.median(attribute_reads) * 1000
+    attribute_draw = statistics.median(attribute_draws) * 1000
     return {"charts, 24 h: read the series (ms)": read, "charts, 24 h: draw all eight until painted (ms)": draw,
-            "charts, 24 h: together (ms)": read + draw}
+            "charts, 24 h: together (ms)": read + draw,
+            f"cost by {ATTRIBUTE_KEY}, 24 h: read (ms)": attribute_read,
+            f"cost by {ATTRIBUTE_KEY}, 24 h: draw until painted (ms)": attribute_draw,
+            f"cost by {UNKEPT_KEY} (not kept), every trace, from the spans (ms)": scan * 1000}
 
 
 def main() -> int:

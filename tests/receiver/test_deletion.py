@@ -225,6 +225,7 @@ def test_subscribers_hear_what_was_deleted_and_that_all_was_cleared(receiver):
     first, copy = new_trace_id(), new_trace_id()
     send(receiver, chat_span(first, response_id="resp-told"))
     send(receiver, chat_span(copy, response_id="resp-told"))
+    assert receiver.wait_indexed()  # and told of the values read after the commits
     events: list[IngestEvent] = []
     receiver.subscribe(events.append)
 
