@@ -22,6 +22,10 @@ class CommandFailed(Exception):
     """A command could not do what was asked; the message is for the user (exit 1)."""
 
 
+class BadUsage(Exception):
+    """The command line asks for something malformed; the message is for the user (exit 2)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -31,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as exc:
         print(f"tracepane: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except BadUsage as exc:
+        print(f"tracepane {getattr(args, 'command_name', '')}: error: {exc}".replace("  ", " "), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILURE
     except BrokenPipeError:  # `tracepane traces | head`
@@ -86,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[shared], help=help_text, description=help_text)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, command_name=name)
         return p
 
     add("serve", cmd_serve, "run the OTLP receiver headless until Ctrl-C")
@@ -106,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace_ids", nargs="+", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     p = add("clear", cmd_clear, "delete every stored trace, log record and metric point (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask (needed when not on a terminal)")
+    from app.cli_exchange import add_commands
+
+    add_commands(add)
     return parser
 
 
@@ -197,27 +207,36 @@ def cmd_traces(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from app.cli_output import trace_json, trace_tree
-    from receiver.errors import DatabaseMissing, TraceNotFound
-    from receiver.storage.store import TraceStore
 
-    wanted = args.trace_id.strip().lower()
-    if not _HEX_PREFIX.match(wanted):
-        print(f"tracepane show: error: TRACE_ID must be hex digits (32 for a full id), not {args.trace_id!r}",
-              file=sys.stderr)
-        return EXIT_USAGE
-    store = TraceStore(_db_path(args))
-    try:
-        trace_id = wanted if len(wanted) == 32 else _unique_trace_id(store, wanted)
-        detail = store.get_trace(trace_id)
-    except (TraceNotFound, DatabaseMissing) as exc:
-        raise CommandFailed(f"trace {wanted} not found ({exc})") from None
-    finally:
-        store.close()
+    (detail,) = read_traces(args, args.trace_id)
     if args.json:
         _print_json(trace_json(detail))
     else:
         print(trace_tree(detail))
     return EXIT_OK
+
+
+def read_traces(args: argparse.Namespace, *given: str) -> list:
+    """The traces (`TraceDetail`) named by full ids or unique prefixes, in one read. Raises
+    `BadUsage` for an id that is not hex, `CommandFailed` for one with nothing stored."""
+    from receiver.errors import DatabaseMissing, TraceNotFound
+    from receiver.storage.store import TraceStore
+
+    wanted = [text.strip().lower() for text in given]
+    for text, trace_id in zip(given, wanted, strict=True):
+        if not _HEX_PREFIX.match(trace_id):
+            raise BadUsage(f"a TRACE_ID is hex digits (32 for a full id), not {text!r}")
+    store = TraceStore(_db_path(args))
+    try:
+        details = []
+        for trace_id in wanted:
+            try:
+                details.append(store.get_trace(trace_id if len(trace_id) == 32 else _unique_trace_id(store, trace_id)))
+            except (TraceNotFound, DatabaseMissing) as exc:
+                raise CommandFailed(f"trace {trace_id} not found ({exc})") from None
+        return details
+    finally:
+        store.close()
 
 
 def _unique_trace_id(store, prefix: str) -> str:

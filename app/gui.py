@@ -51,6 +51,10 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
     from app.workers import QueryWorker
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    from app.gc_policy import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)  # never in a worker thread: see app.gc_policy
+    collector.start()
     app.setApplicationName("Tracepane")
     app.setOrganizationName("Tracepane")
     app.setDesktopFileName("tracepane")

@@ -118,6 +118,8 @@ SHOW_TRACES_PAGE = Shortcut(("Ctrl+1",), Area.ANYWHERE, "The traces page")
 SHOW_CHARTS_PAGE = Shortcut(("Ctrl+2",), Area.ANYWHERE, "The charts page: latency, tokens, cost over time")
 SHOW_SESSIONS_PAGE = Shortcut(("Ctrl+3",), Area.ANYWHERE, "The sessions page: conversations and their turns")
 SHOW_LOGS_PAGE = Shortcut(("Ctrl+4",), Area.ANYWHERE, "The logs page: log records linked to no span")
+EXPORT_TRACE = Shortcut(("Ctrl+E",), Area.ANYWHERE, "Export the selected trace (OTLP/JSON lines)")
+OPEN_FILES = Shortcut(("Ctrl+O",), Area.ANYWHERE, "Open (import) OTLP/JSON files: also drop them on the window")
 
 NEXT_TRACE = Shortcut(("J", "Down"), Area.TRACE_LIST, "Next trace", native=("Down",))
 PREVIOUS_TRACE = Shortcut(("K", "Up"), Area.TRACE_LIST, "Previous trace", native=("Up",))
@@ -155,7 +157,7 @@ COPY_ATTRIBUTE_VALUES = Shortcut(("Ctrl+C",), Area.INSPECTOR, "Attributes: copy 
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     SHOW_SHORTCUTS, FOCUS_FILTER, FIND_IN_TRACE, FOLLOW_LATEST, QUIT, SHOW_TRACES_PAGE, SHOW_CHARTS_PAGE,
-    SHOW_SESSIONS_PAGE, SHOW_LOGS_PAGE,
+    SHOW_SESSIONS_PAGE, SHOW_LOGS_PAGE, EXPORT_TRACE, OPEN_FILES,
     NEXT_TRACE, PREVIOUS_TRACE, FIRST_LAST_TRACE, PAGE_TRACES, EXTEND_SELECTION, OPEN_TRACE, COPY_TRACE_IDS,
     DELETE_TRACES,
     SEARCH_NOW, LEAVE_FILTER,

@@ -62,12 +62,52 @@ def open_span(window: MainWindow, trace_index: int, predicate) -> None:
     window.waterfall.select_span(span.span_id)
 
 
+def send_variant_of_first_turn(window: MainWindow, trace_id: str) -> str:
+    """The demo's first turn again, as a second run of the same question in which the model
+    looked up another order: the same path, other tool arguments. Returns its trace id."""
+    import json
+
+    from receiver import TraceStore
+    from receiver.otlp.otlp_file import SIGNAL_KEYS, trace_lines
+
+    store = TraceStore(window.host.config.db_path)
+    try:
+        detail = store.get_trace(trace_id)
+    finally:
+        store.close()
+    variant = os.urandom(16).hex()
+    for line in trace_lines(detail):
+        document = json.loads(line.replace(trace_id, variant).replace("A1042", "A1024"))
+        spans = [span for resource in document.get("resourceSpans", []) for scope in resource["scopeSpans"]
+                 for span in scope["spans"]]
+        looked_up = min((int(s["startTimeUnixNano"]) for s in spans if s["name"].startswith("execute_tool")),
+                        default=None)
+        for span in spans:
+            if looked_up is not None and int(span["startTimeUnixNano"]) > looked_up:
+                _slower_with_more_tokens(span)
+        (key,) = document
+        window.host.receiver.import_request(SIGNAL_KEYS[key], json.dumps(document).encode())
+    return variant
+
+
+def _slower_with_more_tokens(span: dict) -> None:
+    """The other order's lookup made the later calls longer: more input, more time."""
+    if span["name"].startswith("chat "):
+        span["endTimeUnixNano"] = str(int(span["endTimeUnixNano"]) + 180_000_000)
+        for attribute in span["attributes"]:
+            if attribute["key"] == "gen_ai.usage.input_tokens":
+                attribute["value"]["intValue"] = str(int(attribute["value"]["intValue"]) + 64)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
+    from app.gc_policy import GuiThreadCollector
+
+    GuiThreadCollector(app).start()  # as the app does
     apply_theme(app, "light")
     with tempfile.TemporaryDirectory() as tmp:
         host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0))
@@ -114,6 +154,16 @@ def main() -> int:
         settle(200)
         save(window, out / "logs-page.png")
         window.show_view("traces")
+        first = window.list_model.trace_at(2).trace_id
+        variant = send_variant_of_first_turn(window, first)
+        wait_until(lambda: window.list_model.rowCount() == 4)
+        shown = []
+        window.comparer.sig_shown.connect(shown.append)
+        window.comparer.compare(first, variant)
+        wait_until(lambda: bool(shown))
+        settle(200)
+        save(shown[0], out / "compare-view.png")
+        shown[0].close()
         window.close()
         worker.shutdown()
         host.stop()

@@ -20,7 +20,7 @@ from receiver.errors import ConfigError, StoreClosed
 from receiver.events import Subscriber, Subscribers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
-from receiver.ingest import IngestCounters, Ingestor
+from receiver.ingest import IngestCounters, Ingestor, IngestResult, PayloadFormat, Signal
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
@@ -68,7 +68,9 @@ class Receiver:
         self._ingestor: Ingestor | None = None
         self.addresses: ListenAddresses | None = None
 
-    def start(self) -> ListenAddresses:
+    def start(self, *, listen: bool = True) -> ListenAddresses | None:
+        """Open the database and start the writer, then (with `listen`) the two servers.
+        Without, data comes in only through `import_request` (`tracepane import`)."""
         cfg = self.config
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))  # process-wide
         gen0, *older = gc.get_threshold()
@@ -86,6 +88,10 @@ class Receiver:
                 raise ConfigError(str(exc)) from None
             ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s,
                                 analyser=analyser if cfg.genai_analysis else None)
+            if not listen:
+                self._stack = stack.pop_all()
+                self._writer, self._ingestor = writer, ingestor
+                return None
             grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
                                                        max_message_bytes=cfg.max_request_bytes)
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())
@@ -112,6 +118,14 @@ class Receiver:
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(IngestEvent)` on the writer thread after each commit."""
         return self._subscribers.subscribe(callback)
+
+    def import_request(self, signal: str, body: bytes) -> IngestResult:
+        """One OTLP/JSON export request ("traces", "logs" or "metrics") through the same path
+        as a request received over OTLP/HTTP JSON. Raises what the transports answer with
+        (`BadPayload`, `AtCapacity`, `StorageFailed`)."""
+        if self._ingestor is None:
+            raise StoreClosed("the receiver is not running")
+        return self._ingestor.export(Signal(signal), body, PayloadFormat.JSON)
 
     def flush(self, timeout: float = 10.0) -> bool:
         return self._writer.flush(timeout) if self._writer else True

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.bridge import ReceiverBridge
+from app.compare_controller import CompareController
+from app.exchange import TraceExchange
 from app.list_filter import ListFilter, TraceSelection
 from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
@@ -31,9 +34,11 @@ from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.shortcuts import (
     COPY_SPAN_ID,
+    EXPORT_TRACE,
     FOCUS_FILTER,
     FOLLOW_LATEST,
     LEAVE_FILTER,
+    OPEN_FILES,
     QUIT,
     SHOW_SHORTCUTS,
     SHOW_TRACES_PAGE,
@@ -100,6 +105,8 @@ class MainWindow(QMainWindow):
         self.empty_state = EmptyState()
         self.status = ReceiverStatusBar(host, worker.store.db_path)
         self.setStatusBar(self.status)
+        self.exchange = TraceExchange(host, worker, self.status, self)
+        self.setAcceptDrops(True)  # OTLP/JSON files dropped on the window are imported
 
         self.find_bar = FindBar()  # Ctrl+F: find in the open trace (hidden until then)
         left = _stacked(self.filter_bar, self.trace_list)
@@ -234,6 +241,26 @@ class MainWindow(QMainWindow):
         self.delete_action = QAction(icon("delete"), "Delete trace", self)
         self.delete_action.setToolTip("Delete the selected traces (Del)")
         self.clear_action = QAction(icon("clear"), "Clear all data…", self)
+        self.open_action = QAction("Open OTLP/JSON files…", self)
+        self.open_action.setShortcuts(key_sequences(OPEN_FILES))
+        self.open_action.setToolTip("Import OTLP/JSON or JSON lines files (gzip too): a shared run, a Collector's "
+                                    "file exporter output. Files dropped on the window are imported too.")
+        self.export_action = QAction("Export trace…", self)
+        self.export_action.setShortcuts(key_sequences(EXPORT_TRACE))
+        self.export_action.setToolTip("Write the selected trace as OTLP/JSON lines, to share or import anywhere")
+        self.export_redacted_action = QAction("Export trace, message content redacted…", self)
+        self.open_action.triggered.connect(self.exchange.ask_import)
+        self.export_action.triggered.connect(lambda: self.exchange.ask_export(self.trace_list.current_trace_id()))
+        self.export_redacted_action.triggered.connect(
+            lambda: self.exchange.ask_export(self.trace_list.current_trace_id(), redact=True))
+        self.comparer = CompareController(self.worker, self.trace_list, self.status, self)
+        self.markdown_action = QAction("Copy trace as Markdown", self)
+        self.markdown_action.setToolTip("An outline of the agent path with prompts, tool calls and results, for an "
+                                        "issue or an LLM chat")
+        self.markdown_action.triggered.connect(lambda: self.exchange.copy_markdown(self.trace_list.current_trace_id()))
+        self.trace_list.context_actions = [self.comparer.action, self.markdown_action, self.export_action,
+                                           self.export_redacted_action]
+        self.addActions([self.open_action, self.export_action])
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
         self.focus_filter_action = QAction("Filter traces", self)
         self.focus_filter_action.setShortcuts(key_sequences(FOCUS_FILTER))
@@ -248,6 +275,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.open_action, self.export_action, self.export_redacted_action,
+                              self.markdown_action, self.comparer.action])
+        file_menu.addSeparator()
         file_menu.addActions([self.demo_action, self.delete_action, self.clear_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -288,6 +318,8 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.side.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(self.spend_alert.on_spans_ingested)
         self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
+        self.inspector.sig_code_copied.connect(
+            lambda _span_id: self.status.showMessage("Copied the model call as Python code", 5000))
         self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)
         self.meters.sig_errors_clicked.connect(self._show_error_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
@@ -338,6 +370,15 @@ class MainWindow(QMainWindow):
         s.set_list_filter(self.filter_bar.value())
         s.set_follow_latest(self.follow_action.isChecked())
         s.sync()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths and self.exchange.import_files(paths):
+            event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self._remember_layout:

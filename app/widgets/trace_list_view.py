@@ -66,6 +66,7 @@ class TraceListView(QTableView):
                                              lambda: self._step(QAbstractItemView.CursorAction.MoveUp))
         self.open_action = widget_action(self, OPEN_TRACE, self._request_open)
         self.customContextMenuRequested.connect(self._context_menu)
+        self.context_actions: list[QAction] = []  # the window's, for the selected trace (export)
 
         self.selectionModel().currentRowChanged.connect(self._current_changed)
         model.rowsAboutToBeInserted.connect(self._before_insert)
@@ -158,6 +159,7 @@ class TraceListView(QTableView):
             return
         menu = QMenu(self)
         menu.addAction(self.copy_id_action)
+        menu.addActions(self.context_actions)
         menu.addSeparator()
         self.delete_action.setText("Delete trace" if len(self.selected_trace_ids()) <= 1 else "Delete traces")
         menu.addAction(self.delete_action)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import send_demo
+from app.gc_policy import GuiThreadCollector
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.widgets.main_window import MainWindow
@@ -17,6 +18,16 @@ from app.workers import QueryWorker
 from receiver import Receiver, ReceiverConfig, TraceDetail
 from tests.big_trace import BigTrace, build_big_trace
 from tests.conftest import post
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_on_the_gui_thread(qapp):
+    """As the app does (app.gc_policy): the windows of earlier tests are collected on the GUI
+    thread, never in a query or writer thread, where destroying them can deadlock with Qt."""
+    collector = GuiThreadCollector()
+    collector.start()
+    yield
+    collector.stop()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """`InspectorPanel`: the selected span in five tabs — Overview (the reproducibility record),
-Messages (the conversation), Attributes, Events & logs, Raw JSON.
+Messages (the conversation), Attributes, Events & logs, Raw JSON — and, beside the tabs,
+"Copy as code" for a model call (`app.call_as_code`).
 
 A new span marks every tab stale and fills only the one showing; another tab is filled when
 the user turns to it, so clicking through spans never builds a long conversation unseen."""
@@ -8,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QTabWidget, QToolButton, QWidget
 
+from app.call_as_code import call_as_code, can_be_code
 from app.models.attribute_model import AttributeModel, attribute_rows
 from app.widgets.inspector.attributes_tab import AttributesTab
 from app.widgets.inspector.events_tab import EventsTab, timeline
@@ -30,9 +34,16 @@ def _title(name: str, count: int) -> str:
 
 
 class InspectorPanel(QTabWidget):
+    sig_code_copied = Signal(str)  # a model call, as a Python snippet, went to the clipboard (the span id)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setDocumentMode(True)
+        self.copy_code_button = QToolButton(text="Copy as code", autoRaise=True, enabled=False)
+        self.copy_code_button.setToolTip("Copy a runnable Python snippet that repeats this model call with the "
+                                         "provider's SDK: model, messages, temperature, top_p, seed, tools")
+        self.copy_code_button.clicked.connect(self.copy_as_code)
+        self.setCornerWidget(self.copy_code_button, Qt.Corner.TopRightCorner)
         self.overview = OverviewTab()
         self.messages = MessagesTab()
         self.attributes = AttributesTab()
@@ -61,12 +72,18 @@ class InspectorPanel(QTabWidget):
         if span == self._span and logs == self._logs and span is not None:
             return
         self._span, self._logs = span, logs
+        self.copy_code_button.setEnabled(can_be_code(span))
         counts = (0, message_count(span), 0, 0, 0) if span is None else (
             0, message_count(span), len(attribute_rows(span)), len(timeline(span, logs)), 0)
         for index, (name, count) in enumerate(zip(TAB_NAMES, counts, strict=True)):
             self.setTabText(index, _title(name, count))
         self._stale = set(range(len(self._tabs)))
         self._fill_current()
+
+    def copy_as_code(self) -> None:
+        if can_be_code(self._span):
+            QGuiApplication.clipboard().setText(call_as_code(self._span))
+            self.sig_code_copied.emit(self._span.span_id)
 
     def show_tab(self, name: str) -> None:
         """Turn to the tab called `name` ("Messages"; a title's count is not part of its name)."""
