@@ -89,8 +89,7 @@ def _collect(request: ExportTraceServiceRequest, by_trace: dict[str, set[bytes]]
                                                   + span.SerializeToString(deterministic=True))
 
 
-@pytest.mark.parametrize("library", ["opentelemetry-instrumentation-openai-v2-2.4b0", "openlit-1.45.0",
-                                     "openinference-instrumentation-langchain-0.1.80"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_the_export_parses_back_to_the_messages_received(capsys, tmp_path, library):
     db = tmp_path / "t.db"
     assert _cli(capsys, "import", "--db", str(db), *_files(library))[0] == 0
@@ -108,8 +107,8 @@ def test_the_export_parses_back_to_the_messages_received(capsys, tmp_path, libra
         assert exported[trace_id] == received[trace_id]
 
 
-def test_the_exported_lines_sent_over_otlp_http_json_store_the_same(capsys, tmp_path, receiver, db_path):
-    library = "opentelemetry-instrumentation-openai-v2-2.4b0"  # spans and log records
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_the_exported_lines_sent_over_otlp_http_json_store_the_same(capsys, tmp_path, receiver, db_path, library):
     first = tmp_path / "first.db"
     assert _cli(capsys, "import", "--db", str(first), *_files(library))[0] == 0
     for trace_id in _trace_ids(first):
@@ -196,3 +195,18 @@ def test_the_installed_command_round_trips_a_trace(tmp_path):
     assert run_tracepane("export", trace_id, "-o", str(out), "--db", str(first)).returncode == 0
     assert run_tracepane("import", str(out), "--db", str(again)).returncode == 0
     assert _shown(again, trace_id) == _shown(first, trace_id)
+
+
+def test_metric_lines_are_imported_too(capsys, db_path):
+    files = sorted(FIXTURES.glob("*.metrics.jsonl"))
+    points = sum(len(m.get("histogram", m.get("sum", m.get("gauge", {}))).get("dataPoints", []))
+                 for path in files for line in path.read_text().splitlines() if line.strip()
+                 for r in json.loads(line)["resourceMetrics"] for sm in r["scopeMetrics"] for m in sm["metrics"])
+    code, _, err = _cli(capsys, "import", "--db", str(db_path), *map(str, files))
+    assert code == 0, err
+    assert f"and {points} metric points" in err
+    store = TraceStore(db_path)
+    try:
+        assert store.stats().metric_points == points
+    finally:
+        store.close()
