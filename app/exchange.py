@@ -8,14 +8,16 @@ listing FILE:LINE: reason."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QStatusBar, QWidget
 
 from app.formatting import plural
 from app.receiver_host import ReceiverHost
+from app.shortcuts import EXPORT_TRACE, OPEN_FILES, key_sequences
 from app.workers import QueryWorker
 from receiver import TraceStore
 from receiver.file_import import ImportOutcome, import_files
@@ -31,12 +33,28 @@ class TraceExchange(QObject):
     sig_imported = Signal(object)  # ImportOutcome, on the GUI thread
     _sig_import_done = Signal(object)  # from the import thread
 
-    def __init__(self, host: ReceiverHost, worker: QueryWorker, status: QStatusBar, window: QWidget) -> None:
+    def __init__(self, host: ReceiverHost, worker: QueryWorker, status: QStatusBar, window: QWidget, *,
+                 current_trace: Callable[[], str | None]) -> None:
         super().__init__(window)
         self.host, self.worker, self.status, self.window = host, worker, status, window
         self.importing = False
         self.problems_box: QMessageBox | None = None
         self._sig_import_done.connect(self._import_done)
+        self.open_action = QAction("Open OTLP/JSON files…", self)
+        self.open_action.setShortcuts(key_sequences(OPEN_FILES))
+        self.open_action.setToolTip("Import OTLP/JSON or JSON lines files (gzip too): a shared run, a Collector's "
+                                    "file exporter output. Files dropped on the window are imported too.")
+        self.open_action.triggered.connect(self.ask_import)
+        self.export_action = QAction("Export trace…", self)
+        self.export_action.setShortcuts(key_sequences(EXPORT_TRACE))
+        self.export_action.setToolTip("Write the selected trace as OTLP/JSON lines, to share or import anywhere")
+        self.export_action.triggered.connect(lambda: self.ask_export(current_trace()))
+        self.export_redacted_action = QAction("Export trace, message content redacted…", self)
+        self.export_redacted_action.triggered.connect(lambda: self.ask_export(current_trace(), redact=True))
+        self.markdown_action = QAction("Copy trace as Markdown", self)
+        self.markdown_action.setToolTip("An outline of the agent path with prompts, tool calls and results, for an "
+                                        "issue or an LLM chat")
+        self.markdown_action.triggered.connect(lambda: self.copy_markdown(current_trace()))
 
     # --- export -------------------------------------------------------------------------
 

@@ -34,11 +34,9 @@ from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.shortcuts import (
     COPY_SPAN_ID,
-    EXPORT_TRACE,
     FOCUS_FILTER,
     FOLLOW_LATEST,
     LEAVE_FILTER,
-    OPEN_FILES,
     QUIT,
     SHOW_SHORTCUTS,
     SHOW_TRACES_PAGE,
@@ -105,7 +103,7 @@ class MainWindow(QMainWindow):
         self.empty_state = EmptyState()
         self.status = ReceiverStatusBar(host, worker.store.db_path)
         self.setStatusBar(self.status)
-        self.exchange = TraceExchange(host, worker, self.status, self)
+        self.exchange = TraceExchange(host, worker, self.status, self, current_trace=self.trace_list.current_trace_id)
         self.setAcceptDrops(True)  # OTLP/JSON files dropped on the window are imported
 
         self.find_bar = FindBar()  # Ctrl+F: find in the open trace (hidden until then)
@@ -241,26 +239,11 @@ class MainWindow(QMainWindow):
         self.delete_action = QAction(icon("delete"), "Delete trace", self)
         self.delete_action.setToolTip("Delete the selected traces (Del)")
         self.clear_action = QAction(icon("clear"), "Clear all data…", self)
-        self.open_action = QAction("Open OTLP/JSON files…", self)
-        self.open_action.setShortcuts(key_sequences(OPEN_FILES))
-        self.open_action.setToolTip("Import OTLP/JSON or JSON lines files (gzip too): a shared run, a Collector's "
-                                    "file exporter output. Files dropped on the window are imported too.")
-        self.export_action = QAction("Export trace…", self)
-        self.export_action.setShortcuts(key_sequences(EXPORT_TRACE))
-        self.export_action.setToolTip("Write the selected trace as OTLP/JSON lines, to share or import anywhere")
-        self.export_redacted_action = QAction("Export trace, message content redacted…", self)
-        self.open_action.triggered.connect(self.exchange.ask_import)
-        self.export_action.triggered.connect(lambda: self.exchange.ask_export(self.trace_list.current_trace_id()))
-        self.export_redacted_action.triggered.connect(
-            lambda: self.exchange.ask_export(self.trace_list.current_trace_id(), redact=True))
         self.comparer = CompareController(self.worker, self.trace_list, self.status, self)
-        self.markdown_action = QAction("Copy trace as Markdown", self)
-        self.markdown_action.setToolTip("An outline of the agent path with prompts, tool calls and results, for an "
-                                        "issue or an LLM chat")
-        self.markdown_action.triggered.connect(lambda: self.exchange.copy_markdown(self.trace_list.current_trace_id()))
-        self.trace_list.context_actions = [self.comparer.action, self.markdown_action, self.export_action,
-                                           self.export_redacted_action]
-        self.addActions([self.open_action, self.export_action])
+        sharing = self.exchange
+        self.trace_list.context_actions = [self.comparer.action, sharing.markdown_action, sharing.export_action,
+                                           sharing.export_redacted_action]
+        self.addActions([sharing.open_action, sharing.export_action])
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
         self.focus_filter_action = QAction("Filter traces", self)
         self.focus_filter_action.setShortcuts(key_sequences(FOCUS_FILTER))
@@ -275,8 +258,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addActions([self.open_action, self.export_action, self.export_redacted_action,
-                              self.markdown_action, self.comparer.action])
+        file_menu.addActions([sharing.open_action, sharing.export_action, sharing.export_redacted_action,
+                              sharing.markdown_action, self.comparer.action])
         file_menu.addSeparator()
         file_menu.addActions([self.demo_action, self.delete_action, self.clear_action])
         file_menu.addSeparator()

@@ -124,6 +124,6 @@ def test_the_window_copies_a_call_as_code_and_a_trace_as_markdown(qtbot, demo_wi
     assert not window.inspector.copy_code_button.isEnabled()
 
     with qtbot.waitSignal(window.exchange.sig_markdown_copied, timeout=WAIT_MS) as copied:
-        window.markdown_action.trigger()
+        window.exchange.markdown_action.trigger()
     assert QGuiApplication.clipboard().text() == copied.args[0]
     assert copied.args[0].startswith(f"## Trace `{first}`")
