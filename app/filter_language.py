@@ -1,0 +1,117 @@
+"""The filter bar's small language (issue 9), parsed into a `FilterQuery`: pure, and never
+raising on what a user types — a mistake comes back as a message and the position it is at.
+
+    model:gpt-4o cost>0.01 error tool:web_search "refund policy" service:checkout
+    duration>2s attr.feature_name=chat session:conv-1
+
+* `key:value` for model, service, tool, session; `attr.NAME=value` for any attribute;
+* `cost` (dollars, `$` optional) and `duration` (ms, s, m; a bare number is seconds) with
+  `>`, `>=`, `<`, `<=`;
+* `error` (or `errors`): only traces with an error;
+* anything else is free text — words, or a "quoted phrase" — all of which must be found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["FilterQuery", "parse_filter"]
+
+_NAMED = ("model", "service", "tool", "session")
+_COMPARED = {"cost", "duration"}
+_DURATION_UNITS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000}
+_TOKEN = re.compile(r'\s*(?:(?P<head>[^\s"]*?)"(?P<quoted>[^"]*)(?P<closed>"?)|(?P<bare>[^\s"]+))')
+_COMPARISON = re.compile(r"^(?P<key>[A-Za-z_]+)(?P<op>>=|<=|>|<)(?P<value>.*)$")
+
+
+@dataclass
+class FilterQuery:
+    text: list[str] = field(default_factory=list)  # words and phrases, all to be found
+    model: str = ""
+    service: str = ""
+    tool: str = ""
+    session: str = ""
+    errors_only: bool = False
+    cost_usd: dict[str, float] = field(default_factory=dict)  # operator -> dollars
+    duration_ns: dict[str, int] = field(default_factory=dict)  # operator -> nanoseconds
+    attributes: dict[str, str] = field(default_factory=dict)  # attribute name -> value
+    error: str = ""  # what is wrong with the text ("" when nothing is)
+    error_at: int = -1  # where (a character offset)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.error
+
+
+def parse_filter(source: str) -> FilterQuery:
+    query = FilterQuery()
+    position = 0
+    while position < len(source):
+        match = _TOKEN.match(source, position)
+        if match is None or match.end() == position:
+            break
+        start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
+        position = match.end()
+        if match.group("bare") is not None:
+            problem = _term(query, match.group("bare"))
+        else:
+            if not match.group("closed"):
+                return _failed(query, "a quote is not closed", start)
+            problem = _term(query, match.group("head") + match.group("quoted"), quoted=bool(match.group("head")),
+                            phrase=not match.group("head"))
+        if problem:
+            return _failed(query, problem, start)
+    return query
+
+
+def _failed(query: FilterQuery, message: str, at: int) -> FilterQuery:
+    query.error, query.error_at = message, at
+    return query
+
+
+def _term(query: FilterQuery, term: str, *, quoted: bool = False, phrase: bool = False) -> str:
+    """Apply one term; return what is wrong with it, or ""."""
+    if phrase:
+        if term.strip():
+            query.text.append(term)
+        return ""
+    if term.lower() in ("error", "errors"):
+        query.errors_only = True
+        return ""
+    if term.startswith("attr."):
+        name, equals, value = term[5:].partition("=")
+        if not name or not equals or not value:
+            return f"{term!r}: write attr.NAME=value"
+        query.attributes[name] = value
+        return ""
+    comparison = _COMPARISON.match(term)
+    if comparison and comparison.group("key").lower() in _COMPARED:
+        return _compare(query, comparison.group("key").lower(), comparison.group("op"), comparison.group("value"))
+    key, colon, value = term.partition(":")
+    if colon and key.lower() in _NAMED:
+        if not value:
+            return f"{key}: needs a value, e.g. {key}:{_EXAMPLES[key.lower()]}"
+        setattr(query, key.lower(), value)
+        return ""
+    if colon and key and not quoted and key.isidentifier() and not value.startswith("//"):  # a URL is text
+        return f"unknown filter {key}: (try model:, service:, tool:, session:, attr.NAME=, cost>, duration>, error)"
+    query.text.append(term)
+    return ""
+
+
+_EXAMPLES = {"model": "gpt-4o", "service": "checkout", "tool": "web_search", "session": "conv-1"}
+
+
+def _compare(query: FilterQuery, key: str, operator: str, value: str) -> str:
+    if key == "cost":
+        try:
+            query.cost_usd[operator] = float(value.removeprefix("$"))
+        except ValueError:
+            return f"cost{operator}{value}: not an amount of dollars (e.g. cost>0.01)"
+        return ""
+    number = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", value)
+    if number is None:
+        return f"duration{operator}{value}: not a duration (e.g. duration>2s, duration<500ms)"
+    query.duration_ns[operator] = round(float(number.group(1)) * _DURATION_UNITS[number.group(2) or "s"])
+    return ""
