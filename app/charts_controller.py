@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from app.page_controller import PageController
 from app.widgets.attribute_chart import default_key
 from app.widgets.charts_page import CHART_RANGES, ChartsPage
 from app.workers import QueryWorker
-from receiver import AttributeCosts, IngestEvent, TraceStore, UsageSeries
+from receiver import AttributeCosts, TraceStore, UsageSeries
 from receiver.storage.metric_series import MetricSeries
 
 __all__ = ["ChartsController", "chart_window"]
@@ -48,30 +49,22 @@ class _Answer:
     window_ns: tuple[int, int] | None
 
 
-class ChartsController(QObject):
-    sig_updated = Signal()  # the page shows a fresh answer
+class ChartsController(PageController):
     sig_attribute_progress = Signal(int, int)  # traces done, in all (emitted on the worker thread)
 
     def __init__(self, worker: QueryWorker, page: ChartsPage, *, clock_ns: Callable[[], int] = time.time_ns,
                  set_cost_keys: Callable[[list[str]], None] | None = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker, self.page = worker, page
+        super().__init__(worker, parent)
+        self.page = page
         self._clock_ns = clock_ns
         self._set_cost_keys = set_cost_keys  # the receiver's, run on the worker thread (it waits for the writer)
         page.attributes.sig_keep_changed.connect(self.keep_key)
-        self.active = False  # only a shown page follows new spans
         page.sig_range_changed.connect(lambda: self.refresh(recompute_attribute=True))
         page.sig_attribute_key_changed.connect(lambda _key: self.refresh(recompute_attribute=True))
         self.sig_attribute_progress.connect(page.attributes.show_progress)
 
-    def set_active(self, active: bool) -> None:
-        self.active = active
-        if active:
-            self.refresh(recompute_attribute=True)
-
-    def on_spans_ingested(self, _event: IngestEvent) -> None:
-        if self.active:
-            self.refresh()
+    def shown(self) -> None:
+        self.refresh(recompute_attribute=True)
 
     def refresh(self, *, recompute_attribute: bool = False) -> None:
         range_label, model, now_minute = self.page.range_label, self.page.model, self._clock_ns() // 60_000_000_000

@@ -66,10 +66,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         receiver.stop()
     for problem in outcome.problems:
         print(problem, file=sys.stderr)
-    imported = outcome.imported
-    print(f"imported {plural(imported['traces'], 'span')}, {plural(imported['logs'], 'log record')} and "
-          f"{plural(imported['metrics'], 'metric point')} into {_db_path(args)}"
-          + (f"; {plural(len(outcome.problems), 'line')} skipped" if outcome.problems else ""), file=sys.stderr)
+    print(outcome.summary(str(_db_path(args))), file=sys.stderr)
     return EXIT_FAILURE if outcome.problems else EXIT_OK
 
 

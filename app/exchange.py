@@ -132,23 +132,18 @@ class TraceExchange(QObject):
 
     def _import_done(self, outcome: ImportOutcome) -> None:
         self.importing = False
-        self.status.showMessage(_summary(outcome), 15_000)
+        summary = outcome.summary()
+        summary = summary[:1].upper() + summary[1:]
+        self.status.showMessage(summary, 15_000)
         if outcome.problems:
             shown = outcome.problems[:50] + ([f"… and {len(outcome.problems) - 50} more"]
                                              if len(outcome.problems) > 50 else [])
-            self.problems_box = QMessageBox(QMessageBox.Icon.Warning, "Import", _summary(outcome) + ".",
+            self.problems_box = QMessageBox(QMessageBox.Icon.Warning, "Import", summary + ".",
                                             QMessageBox.StandardButton.Ok, self.window)
             self.problems_box.setInformativeText("The other lines were imported.")
             self.problems_box.setDetailedText("\n".join(shown))
             self.problems_box.open()
         self.sig_imported.emit(outcome)
-
-
-def _summary(outcome: ImportOutcome) -> str:
-    imported = outcome.imported
-    text = (f"Imported {plural(imported['traces'], 'span')}, {plural(imported['logs'], 'log record')} "
-            f"and {plural(imported['metrics'], 'metric point')}")
-    return text + (f"; {plural(len(outcome.problems), 'line')} skipped" if outcome.problems else "")
 
 
 def _imported(receiver, paths: list[Path]) -> ImportOutcome:

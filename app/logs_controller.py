@@ -3,8 +3,9 @@ and severity, while the page is shown and again after commits that wrote or dele
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
+from app.page_controller import PageController
 from app.widgets.logs_page import SHOWN_LIMIT, LogsPage
 from app.workers import QueryWorker
 from receiver import IngestEvent, StoredLog
@@ -12,26 +13,17 @@ from receiver import IngestEvent, StoredLog
 __all__ = ["LogsController"]
 
 
-class LogsController(QObject):
-    sig_updated = Signal()  # the page shows a fresh answer
-
+class LogsController(PageController):
     def __init__(self, worker: QueryWorker, page: LogsPage, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker, self.page = worker, page
-        self.active = False
+        super().__init__(worker, parent)
+        self.page = page
         page.sig_query_changed.connect(self._query_changed)
 
-    def set_active(self, active: bool) -> None:
-        self.active = active
-        if active:
-            self.refresh()
-
-    def on_spans_ingested(self, event: IngestEvent) -> None:
+    def wants(self, event: IngestEvent) -> bool:
         # Not for spans alone: re-running a search for every span batch would cost the most
         # under load. A model call stored after its record links it, and the record stays
         # listed until the next commit of records (or the page is shown again).
-        if self.active and (event.logs_written or event.cleared or event.deleted_trace_ids):
-            self.refresh()
+        return bool(event.logs_written or event.cleared or event.deleted_trace_ids)
 
     def refresh(self) -> None:
         text, min_severity = self.page.query()

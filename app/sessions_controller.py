@@ -3,32 +3,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
+from app.page_controller import PageController
 from app.widgets.sessions_page import SessionsPage
 from app.workers import QueryWorker
-from receiver import IngestEvent
 
 __all__ = ["SessionsController"]
 
 
-class SessionsController(QObject):
-    sig_updated = Signal()  # the page shows fresh sessions or turns
-
+class SessionsController(PageController):
     def __init__(self, worker: QueryWorker, page: SessionsPage, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.worker, self.page = worker, page
-        self.active = False
+        super().__init__(worker, parent)
+        self.page = page
         page.sig_session_selected.connect(self._load_turns)
-
-    def set_active(self, active: bool) -> None:
-        self.active = active
-        if active:
-            self.refresh()
-
-    def on_spans_ingested(self, _event: IngestEvent) -> None:
-        if self.active:
-            self.refresh()
 
     def refresh(self) -> None:
         self.worker.ask(lambda store: store.sessions(), self._show_sessions, key="sessions")

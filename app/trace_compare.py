@@ -17,7 +17,8 @@ from typing import Any
 from app.span_category import CHAT, EMBEDDINGS, TOOL, category_of
 from receiver.records import StoredSpan, TraceDetail
 
-__all__ = ["Comparison", "Step", "StepPair", "agent_steps", "compare_traces", "comparison_text", "depth_first"]
+__all__ = ["Comparison", "Step", "StepPair", "agent_steps", "compare_traces", "comparison_text", "depth_first",
+           "root_span", "signed", "signed_usd"]
 
 MODEL, TOOL_CALL = "model", "tool"
 
@@ -173,10 +174,10 @@ def comparison_text(comparison: Comparison, *, width: int = 44) -> str:
     lines.append(f"{'#':>3}  {'A':<{width}}  {'B':<{width}}  {'tokens in/out':>13}  {'cost':>11}  {'latency':>9}")
     for number, pair in enumerate(comparison.pairs, start=1):
         marker = "  ← first divergence" if number - 1 == comparison.first_divergence else ""
-        tokens = f"{_signed(pair.delta('input_tokens')):>6}/{_signed(pair.delta('output_tokens')):<6}"
-        latency = _signed(pair.delta("duration_ms"), " ms")
+        tokens = f"{signed(pair.delta('input_tokens')):>6}/{signed(pair.delta('output_tokens')):<6}"
+        latency = signed(pair.delta("duration_ms"), " ms")
         lines.append(f"{number:>3}  {_cell(pair.a, width)}  {_cell(pair.b, width)}  {tokens}  "
-                     f"{_signed_usd(pair.delta('cost_usd')):>11}  {latency:>9}{marker}")
+                     f"{signed_usd(pair.delta('cost_usd')):>11}  {latency:>9}{marker}")
     lines.append("")
     diverged = comparison.diverged
     if diverged is None:
@@ -190,8 +191,22 @@ def comparison_text(comparison: Comparison, *, width: int = 44) -> str:
     return "\n".join(lines)
 
 
+def root_span(detail: TraceDetail) -> StoredSpan | None:
+    """The span without a parent, else (the root never arrived) the first."""
+    return next((s for s in detail.spans if not s.parent_span_id), detail.spans[0] if detail.spans else None)
+
+
+def signed(value: float, unit: str = "", *, zero: str = "0") -> str:
+    """A difference with its sign ("+12 ms"); `zero` (with the unit) when there is none."""
+    return f"{value:+,.0f}{unit}" if value else (f"{zero}{unit}" if zero else "")
+
+
+def signed_usd(value: float, *, zero: str = "$0") -> str:
+    return f"{'+' if value > 0 else '-'}${abs(value):.6f}".rstrip("0").rstrip(".") if value else zero
+
+
 def _trace_line(detail: TraceDetail) -> str:
-    root = next((s for s in detail.spans if not s.parent_span_id), detail.spans[0] if detail.spans else None)
+    root = root_span(detail)
     steps = agent_steps(detail)
     return (f"{detail.trace_id}  {root.name if root else '(no spans)'}  "
             f"({len(steps)} model and tool calls)")
@@ -200,14 +215,6 @@ def _trace_line(detail: TraceDetail) -> str:
 def _cell(step: Step | None, width: int) -> str:
     text = "—" if step is None else step.label
     return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def _signed(value: float, unit: str = "") -> str:
-    return f"{value:+,.0f}{unit}" if value else f"0{unit}"
-
-
-def _signed_usd(value: float) -> str:
-    return f"{'+' if value > 0 else '-'}${abs(value):.6f}" if value else "$0"
 
 
 def _count(value: float) -> str:

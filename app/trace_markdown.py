@@ -12,7 +12,7 @@ from typing import Any
 
 from app.formatting import format_cost_usd, format_duration_ns, plural
 from app.span_category import AGENT, CHAT, TOOL, category_of
-from app.trace_compare import depth_first
+from app.trace_compare import depth_first, root_span
 from receiver.records import STATUS_CODE_ERROR, StoredSpan, TraceDetail
 
 __all__ = ["trace_markdown"]
@@ -23,7 +23,7 @@ MAX_SPANS = 300  # listed; the rest are counted
 
 def trace_markdown(detail: TraceDetail) -> str:
     spans = detail.spans
-    root = next((s for s in spans if not s.parent_span_id), spans[0] if spans else None)
+    root = root_span(detail)
     lines = [f"## Trace `{detail.trace_id}` — {root.name if root else '(no spans)'}", "", _totals(spans), ""]
     seen_messages = 0  # of the conversation, already shown under an earlier model call
     depth_of: dict[str, int] = {}

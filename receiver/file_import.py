@@ -23,6 +23,16 @@ class ImportOutcome:
     imported: dict[str, int] = field(default_factory=lambda: {"traces": 0, "logs": 0, "metrics": 0})
     problems: list[str] = field(default_factory=list)
 
+    def summary(self, where: str = "") -> str:
+        """"imported 8 spans, 5 log records and 0 metric points[ into WHERE][; 1 line skipped]"."""
+        def counted(count: int, noun: str) -> str:
+            return f"{count} {noun}" + ("" if count == 1 else "s")
+
+        imported = self.imported
+        text = (f"imported {counted(imported['traces'], 'span')}, {counted(imported['logs'], 'log record')} and "
+                f"{counted(imported['metrics'], 'metric point')}" + (f" into {where}" if where else ""))
+        return text + (f"; {counted(len(self.problems), 'line')} skipped" if self.problems else "")
+
 
 def import_files(receiver: Receiver, paths: Iterable[Path]) -> ImportOutcome:
     outcome = ImportOutcome()

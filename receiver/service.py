@@ -25,7 +25,6 @@ from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
 from receiver.storage import cost_attributes
-from receiver.storage.cost_attributes import valid_cost_key
 from receiver.storage.deletion import DeletedCounts
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
@@ -167,7 +166,7 @@ class Receiver:
         """Make `keys` the attribute keys whose cost is kept at ingestion; a new key is filled
         from every stored span, which takes a while on a large database. Raises
         `CostKeyInvalid` for a key that cannot be one."""
-        wanted = [valid_cost_key(key) for key in keys]
+        wanted = list(keys)
         self._running_writer().run_job(lambda conn: cost_attributes.set_keys(conn, wanted), timeout)
 
     def _running_writer(self) -> DatabaseWriter:

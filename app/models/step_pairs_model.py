@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.models.rows_model import AnyIndex, RowsModel
-from app.trace_compare import Step, StepPair
+from app.trace_compare import Step, StepPair, signed, signed_usd
 
 __all__ = ["StepPairsModel"]
 
@@ -22,22 +22,14 @@ def _step(step: Step | None) -> str:
     return "—" if step is None else step.label
 
 
-def _signed(value: float, unit: str = "") -> str:
-    return f"{value:+,.0f}{unit}" if value else ""
-
-
-def _signed_usd(value: float) -> str:
-    return (f"{'+' if value > 0 else '−'}${abs(value):.6f}".rstrip("0").rstrip(".")) if value else ""
-
-
 _COLUMNS = (
     ("#", "The step's place in the aligned agent paths", lambda row: str(row[0] + 1)),
     ("Run A", "Run A's model or tool call (— where only run B made one)", lambda row: _step(row[1].a)),
     ("Run B", "Run B's model or tool call (— where only run A made one)", lambda row: _step(row[1].b)),
-    ("Δ in", "Input tokens, B − A", lambda row: _signed(row[1].delta("input_tokens"))),
-    ("Δ out", "Output tokens, B − A", lambda row: _signed(row[1].delta("output_tokens"))),
-    ("Δ cost", "Cost, B − A", lambda row: _signed_usd(row[1].delta("cost_usd"))),
-    ("Δ latency", "Duration, B − A", lambda row: _signed(row[1].delta("duration_ms"), " ms")),
+    ("Δ in", "Input tokens, B − A", lambda row: signed(row[1].delta("input_tokens"), zero="")),
+    ("Δ out", "Output tokens, B − A", lambda row: signed(row[1].delta("output_tokens"), zero="")),
+    ("Δ cost", "Cost, B − A", lambda row: signed_usd(row[1].delta("cost_usd"), zero="")),
+    ("Δ latency", "Duration, B − A", lambda row: signed(row[1].delta("duration_ms"), " ms", zero="")),
     ("Difference", "How the two steps differ", lambda row: row[1].difference),
 )
 

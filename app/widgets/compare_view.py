@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QHeaderView, QLabel, QTableView, QVBoxLay
 
 from app.formatting import format_cost_usd, plural
 from app.models.step_pairs_model import StepPairsModel
-from app.trace_compare import Comparison, agent_steps
+from app.trace_compare import Comparison, agent_steps, root_span
 
 __all__ = ["CompareView"]
 
@@ -65,5 +65,5 @@ class CompareView(QDialog):
 
 
 def _root(detail) -> str:
-    root = next((s for s in detail.spans if not s.parent_span_id), detail.spans[0] if detail.spans else None)
+    root = root_span(detail)
     return root.name if root else "(no spans)"

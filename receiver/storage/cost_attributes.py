@@ -21,7 +21,7 @@ from the spans (`receiver.storage.cost_by_attribute.scan_costs`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -45,25 +45,37 @@ def valid_cost_key(key: str) -> str:
     return key
 
 
-# Where a key has other spellings: the GenAI conventions' canonical ids (`receiver.genai`),
-# and the newer name of the environment attribute.
-_CANONICAL = {"session.id": "s.session_id", "user.id": "s.user_id"}
+# Where a key has other spellings: the GenAI conventions' canonical ids (`receiver.genai`,
+# columns of the span), and the newer name of the environment attribute.
+_CANONICAL = {"session.id": "session_id", "user.id": "user_id"}
 _ALSO = {"deployment.environment": "deployment.environment.name"}
+
+
+def _value_sql(key: str, read: Callable[[str, str], str], span: str) -> str:
+    """The precedence of a key's value, written once: the span's attribute, its canonical id,
+    the span's other spelling, then the resource's. `read(side, name)` is the SQL reading
+    attribute `name` of "span" or "resource"; `span` prefixes the span's columns."""
+    choices = [read("span", key)]
+    choices += [f"{span}{_CANONICAL[key]}"] if key in _CANONICAL else []
+    choices += [read("span", _ALSO[key])] if key in _ALSO else []
+    choices += [read("resource", key)]
+    choices += [read("resource", _ALSO[key])] if key in _ALSO else []
+    return f"nullif(CAST(coalesce({', '.join(choices)}) AS TEXT), '')"
+
+
+def _paths(keys: tuple[str, ...]) -> list[str]:
+    """Every attribute name the keys are read from."""
+    return [path for key in keys for path in (key, *([_ALSO[key]] if key in _ALSO else []))]
 
 
 def span_value_sql(key: str) -> str:
     """SQL: the value of `key` for span `s` with resource `r`, as text, NULL when not set. The
     key is written into the statement (a literal JSON path: SQLite parses the attributes once
     for all the keys of a statement)."""
-    def attribute(column: str, name: str) -> str:
-        return f"json_extract({column}, {_literal(f'$.{_quoted(name)}')})"
+    def read(side: str, name: str) -> str:
+        return f"json_extract({'s' if side == 'span' else 'r'}.attributes, {_literal(f'$.{_quoted(name)}')})"
 
-    choices = [attribute("s.attributes", key)]
-    choices += [_CANONICAL[key]] if key in _CANONICAL else []
-    choices += [attribute("s.attributes", _ALSO[key])] if key in _ALSO else []
-    choices += [attribute("r.attributes", key)]
-    choices += [attribute("r.attributes", _ALSO[key])] if key in _ALSO else []
-    return f"nullif(CAST(coalesce({', '.join(choices)}) AS TEXT), '')"
+    return _value_sql(key, read, "s.")
 
 
 def _quoted(name: str) -> str:
@@ -107,20 +119,15 @@ def _values_from_spans(keys: tuple[str, ...], where: str) -> str:
     reads them. Each JSON column is read by one `json_extract` with every path: SQLite keeps
     one parse per call site, so one call per key would parse a span's attributes (kilobytes
     of messages) once per key — measured, 7 µs a span for the four default keys against 2."""
-    paths = [path for key in keys for path in (key, *([_ALSO[key]] if key in _ALSO else []))]
+    paths = _paths(keys)
     index = {path: i for i, path in enumerate(paths)}
 
-    def read(column: str, path: str) -> str:
+    def read(side: str, path: str) -> str:  # from the array of every path's value (a lone path: the value)
+        column = "sa" if side == "span" else "ra"
         return column if len(paths) == 1 else f"json_extract({column}, '$[{index[path]}]')"
 
-    def value(key: str) -> str:
-        choices = [read("sa", key)] + ([_CANONICAL[key].replace("s.", "")] if key in _CANONICAL else [])
-        choices += [read("sa", _ALSO[key])] if key in _ALSO else []
-        choices += [read("ra", key)] + ([read("ra", _ALSO[key])] if key in _ALSO else [])
-        return f"nullif(CAST(coalesce({', '.join(choices)}) AS TEXT), '')"
-
     every_path = ", ".join(_literal(f"$.{_quoted(path)}") for path in paths)
-    values = ", ".join(f"{value(key)} AS v{i}" for i, key in enumerate(keys))
+    values = ", ".join(f"{_value_sql(key, read, '')} AS v{i}" for i, key in enumerate(keys))
     any_value = " OR ".join(f"v{i} IS NOT NULL" for i in range(len(keys)))
     each_key = " UNION ALL ".join(f"SELECT trace_id, {_literal(key)} AS key, v{i} AS value, from_root, n FROM found "
                                   f"WHERE v{i} IS NOT NULL" for i, key in enumerate(keys))

@@ -4,7 +4,6 @@ tokens, cost and errors; a session's turns in order; a turn opening its trace.""
 
 from __future__ import annotations
 
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -12,6 +11,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+
+from tests.app.test_meters import _export
 
 WAIT_MS = 15_000
 
@@ -34,14 +35,6 @@ def _turns(*plans: tuple[str, str | None, int, bool]) -> list:
                 if failed:
                     chat.set_status(Status(StatusCode.ERROR, "boom"))
     return list(memory.get_finished_spans())
-
-
-def _export(window, spans) -> None:
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{window.host.addresses.grpc_port}", insecure=True)
-    try:
-        assert exporter.export(spans).name == "SUCCESS"
-    finally:
-        exporter.shutdown()
 
 
 def _cells(model, row: int) -> list[str]:
