@@ -11,6 +11,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="only traces that called this model")
     p.add_argument("--text", help="only traces with these words (any case) in one span or log record: its "
                                   "name, attribute values, messages, events (see the README's Search)")
+    p.add_argument("--filter", metavar="EXPR", help="the filter bar's language, e.g. 'model:gpt-4o cost>0.01 "
+                                                    "error tool:web_search \"refund policy\" duration>2s "
+                                                    "is:pinned' (see the README's Search)")
     p = add("show", cmd_show, "one trace's spans (and log records)")
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")
@@ -111,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("demo", cmd_demo, "send demo agent traces to a running receiver over OTLP/gRPC (--host, --grpc-port)")
     p = add("delete", cmd_delete, "delete traces: their spans and log records")
     p.add_argument("trace_ids", nargs="+", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
+    for name, what in (("pin", "pin traces: retention never deletes them, is:pinned lists them"),
+                       ("unpin", "unpin traces")):
+        p = add(name, cmd_pin, what)
+        p.add_argument("trace_ids", nargs="+", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     p = add("clear", cmd_clear, "delete every stored trace, log record and metric point (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask (needed when not on a terminal)")
     from app.cli_exchange import add_commands
@@ -184,16 +192,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_traces(args: argparse.Namespace) -> int:
     from app.cli_output import trace_summary_json, traces_table
+    from app.list_filter import ListFilter
     from receiver.errors import DatabaseMissing
-    from receiver.records import TraceFilter
     from receiver.storage.store import TraceStore
 
+    chosen = ListFilter(text=args.filter or "", service=args.service or "", model=args.model or "",
+                        errors_only=args.errors)
+    if not chosen.query.is_valid:
+        at = chosen.query.error_at
+        print(f"tracepane traces: error: --filter: {chosen.query.error} (at character {at + 1})\n"
+              f"  {args.filter}\n  {' ' * at}^", file=sys.stderr)
+        return EXIT_USAGE
+    trace_filter = chosen.to_trace_filter(time.time_ns())
+    if args.text:
+        import dataclasses
+
+        trace_filter = dataclasses.replace(trace_filter, text=" ".join(filter(None, (trace_filter.text, args.text))))
     store = TraceStore(_db_path(args))
     try:
-        page = store.list_traces(TraceFilter(service_name=args.service, errors_only=args.errors,
-                                             model=args.model, text=args.text),
-                                 limit=args.limit)
-        traces = page.traces
+        traces = store.list_traces(trace_filter, limit=args.limit).traces
     except DatabaseMissing:
         traces = []
     finally:
@@ -379,6 +396,28 @@ def cmd_clear(args: argparse.Namespace) -> int:
     else:
         print(f"deleted {plural(counts.traces, 'trace')} ({plural(counts.spans, 'span')}, "
               f"{plural(counts.logs, 'log record')}, {plural(counts.metric_points, 'metric point')}) from {db_path}")
+    return EXIT_OK
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    from receiver.errors import ReceiverError
+    from receiver.storage.pins import set_pinned
+
+    pinned = args.command_name == "pin"
+    db_path = _db_path(args)
+    trace_ids = [detail.trace_id for detail in read_traces(args, *args.trace_ids)]
+    try:
+        changed = _with_writer(db_path, lambda writer: writer.run_job(
+            lambda conn: set_pinned(conn, trace_ids, pinned), CLI_JOB_TIMEOUT_S))
+    except ReceiverError as exc:
+        raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"trace_ids": trace_ids, "changed": sorted(changed), "pinned": pinned})
+    else:
+        for trace_id in trace_ids:
+            state = ("pinned" if pinned else "unpinned") if trace_id in changed else (
+                "already pinned" if pinned else "was not pinned")
+            print(f"{trace_id} {state}")
     return EXIT_OK
 
 

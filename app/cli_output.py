@@ -3,6 +3,7 @@ text views. Pure functions over receiver records; no Qt."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,9 @@ def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:
         "unpriced_calls": trace.unpriced_calls,
         "models": trace.models,
         "session_id": trace.session_id,
+        "pinned": trace.pinned,
+        "orphan_spans": trace.orphan_spans,  # spans whose parent is not stored
+        "broken": trace.is_broken(time.time_ns()),  # ... and nothing arrived for the grace period
     }
 
 
@@ -121,6 +125,10 @@ def traces_table(traces: list[TraceSummary]) -> str:
     lines = [header]
     for t in traces:
         root = t.root_name if t.has_root else f"({t.root_name or '?'}; root missing)"
+        if t.orphan_spans and t.has_root:
+            root = f"{root} (parent missing)"
+        if t.pinned:
+            root = f"[pinned] {root}"
         lines.append(
             f"{format_time_ns(t.start_time_unix_nano):<23}  {format_duration_ns(t.duration_ns):>9}  "
             f"{t.span_count:>5}  {t.error_count or '':>3}  {format_tokens(t.input_tokens, t.output_tokens):>13}  "

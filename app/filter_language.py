@@ -7,7 +7,9 @@ raising on what a user types — a mistake comes back as a message and the posit
 * `key:value` for model, service, tool, session; `attr.NAME=value` for any attribute;
 * `cost` (dollars, `$` optional) and `duration` (ms, s, m; a bare number is seconds) with
   `>`, `>=`, `<`, `<=`;
-* `error` (or `errors`): only traces with an error;
+* `error` (or `errors`, `is:error`): only traces with an error;
+* `is:pinned`: only pinned traces; `is:broken`: only traces with a span whose parent never
+  arrived (context not propagated, or a span lost);
 * anything else is free text — words, or a "quoted phrase" — all of which must be found.
 """
 
@@ -33,6 +35,8 @@ class FilterQuery:
     tool: str = ""
     session: str = ""
     errors_only: bool = False
+    pinned_only: bool = False
+    broken_only: bool = False
     cost_usd: dict[str, float] = field(default_factory=dict)  # operator -> dollars
     duration_ns: dict[str, int] = field(default_factory=dict)  # operator -> nanoseconds
     attributes: dict[str, str] = field(default_factory=dict)  # attribute name -> value
@@ -83,23 +87,33 @@ def _term(query: FilterQuery, term: str, *, quoted: bool = False, phrase: bool =
         name, equals, value = term[5:].partition("=")
         if not name or not equals or not value:
             return f"{term!r}: write attr.NAME=value"
+        if "\\" in name:
+            return f"{term!r}: an attribute name has no backslash"
         query.attributes[name] = value
         return ""
     comparison = _COMPARISON.match(term)
     if comparison and comparison.group("key").lower() in _COMPARED:
         return _compare(query, comparison.group("key").lower(), comparison.group("op"), comparison.group("value"))
     key, colon, value = term.partition(":")
+    if colon and key.lower() == "is" and not quoted:
+        flag = _IS.get(value.lower())
+        if flag is None:
+            return f"is:{value}: write is:pinned, is:broken or is:error"
+        setattr(query, flag, True)
+        return ""
     if colon and key.lower() in _NAMED:
         if not value:
             return f"{key}: needs a value, e.g. {key}:{_EXAMPLES[key.lower()]}"
         setattr(query, key.lower(), value)
         return ""
     if colon and key and not quoted and key.isidentifier() and not value.startswith("//"):  # a URL is text
-        return f"unknown filter {key}: (try model:, service:, tool:, session:, attr.NAME=, cost>, duration>, error)"
+        return (f"unknown filter {key}: (try model:, service:, tool:, session:, attr.NAME=, cost>, duration>, "
+                "error, is:pinned, is:broken)")
     query.text.append(term)
     return ""
 
 
+_IS = {"pinned": "pinned_only", "broken": "broken_only", "error": "errors_only", "errors": "errors_only"}
 _EXAMPLES = {"model": "gpt-4o", "service": "checkout", "tool": "web_search", "session": "conv-1"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.filter_language import FilterQuery, parse_filter
 from receiver import TraceFilter
 
 __all__ = ["TIME_RANGES", "ListFilter", "TraceSelection"]
@@ -42,6 +43,7 @@ class ListFilter:
     service: str = ""
     model: str = ""
     errors_only: bool = False
+    pinned_only: bool = False
     time_range: str = "All time"  # a key of TIME_RANGES; a selection's window replaces it
     selection: TraceSelection | None = None
 
@@ -49,15 +51,34 @@ class ListFilter:
     def is_empty(self) -> bool:
         return self == ListFilter()
 
+    @property
+    def query(self) -> FilterQuery:
+        """The search text read in the filter language (`app.filter_language`)."""
+        return parse_filter(self.text)
+
     def to_trace_filter(self, now_ns: int) -> TraceFilter:
+        """The store's filter. The search text's own filters narrow the choices further (a
+        `model:` typed wins over the model box); a text with a mistake (`query.error`) filters
+        by what came before the mistake — the filter bar says what is wrong."""
+        query = self.query
+        typed = dict(text=free_text(query.text) or None, tool=query.tool or None, session_id=query.session or None,
+                     cost_usd=tuple(query.cost_usd.items()), duration_ns=tuple(query.duration_ns.items()),
+                     pinned_only=self.pinned_only or query.pinned_only, broken_only=query.broken_only,
+                     service_name=query.service or self.service or None)
         picked = self.selection
         if picked is not None:
-            return TraceFilter(service_name=self.service or None, errors_only=self.errors_only or picked.errors_only,
-                               model=picked.model or self.model or None, text=self.text.strip() or None,
-                               start_before_unix_nano=picked.end_ns, attribute=picked.attribute,
+            attributes = tuple(query.attributes.items()) + ((picked.attribute,) if picked.attribute else ())
+            return TraceFilter(**typed, errors_only=self.errors_only or picked.errors_only or query.errors_only,
+                               model=query.model or picked.model or self.model or None,
+                               start_before_unix_nano=picked.end_ns, attributes=attributes,
                                **({"start_after_unix_nano": picked.start_ns} if picked.starts_only
                                   else {"end_after_unix_nano": picked.start_ns}))
         seconds = TIME_RANGES.get(self.time_range)
-        return TraceFilter(service_name=self.service or None, errors_only=self.errors_only,
-                           model=self.model or None, text=self.text.strip() or None,
+        return TraceFilter(**typed, errors_only=self.errors_only or query.errors_only,
+                           model=query.model or self.model or None, attributes=tuple(query.attributes.items()),
                            start_after_unix_nano=None if seconds is None else now_ns - seconds * 1_000_000_000)
+
+
+def free_text(terms: list[str]) -> str:
+    """The query's words and phrases as the store's free text: a phrase with spaces quoted."""
+    return " ".join(f'"{term}"' if any(ch.isspace() for ch in term) else term for term in terms)

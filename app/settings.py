@@ -76,10 +76,11 @@ class AppSettings:
         return ListFilter(text=str(qs.value("list/text", "")), service=str(qs.value("list/service", "")),
                           model=str(qs.value("list/model", "")),
                           errors_only=_bool(qs.value("list/errors_only"), False),
+                          pinned_only=_bool(qs.value("list/pinned_only"), False),
                           time_range=str(qs.value("list/time_range", default.time_range)))
 
     def set_list_filter(self, value: ListFilter) -> None:
-        for name in ("text", "service", "model", "errors_only", "time_range"):
+        for name in ("text", "service", "model", "errors_only", "pinned_only", "time_range"):
             self._qs.setValue(f"list/{name}", getattr(value, name))
 
     def sync(self) -> None:

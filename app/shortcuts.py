@@ -130,6 +130,7 @@ EXTEND_SELECTION = Shortcut(("Shift+Up", "Shift+Down"), Area.TRACE_LIST, "Select
 OPEN_TRACE = Shortcut(("Return",), Area.TRACE_LIST, "Go into the trace's waterfall", also=("Enter",))
 COPY_TRACE_IDS = Shortcut(("Ctrl+C",), Area.TRACE_LIST, "Copy the selected trace IDs")
 DELETE_TRACES = Shortcut(("Del",), Area.TRACE_LIST, "Delete the selected traces")
+PIN_TRACES = Shortcut(("Ctrl+P",), Area.ANYWHERE, "Pin (or unpin) the selected traces: retention keeps them")
 
 SEARCH_NOW = Shortcut(("Return",), Area.FILTER, "Search now, without waiting for a typing pause",
                       native=("Return",))

@@ -164,6 +164,17 @@ def main() -> int:
         settle(200)
         save(shown[0], out / "compare-view.png")
         shown[0].close()
+        # search: the variant pinned, a typed filter narrowing the four runs to the two that
+        # looked up an order and said "return", one of them open
+        window.trace_list.select_trace(variant)
+        window.pins.action.trigger()
+        wait_until(lambda: window.list_model.trace_at(window.list_model.row_of(variant)).pinned)
+        window.filter_bar.text_edit.setText('tool:lookup_order "still return" cost>0.001 duration>5s')
+        window.filter_bar.text_edit.returnPressed.emit()
+        wait_until(lambda: window.list_model.rowCount() == 2)
+        open_span(window, 1, lambda s: s.genai.get("tool_name") == "lookup_order")
+        settle(300)
+        save(window, out / "search.png")
         window.close()
         worker.shutdown()
         host.stop()

@@ -256,6 +256,10 @@ class StoredMetricPoint:
     service_name: str | None
 
 
+# How long a trace with a missing parent may stay quiet before it counts as broken.
+PROPAGATION_GRACE_NS = 30_000_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class TraceSummary:
     """One row of the trace list: the per-trace rollup kept by the writer."""
@@ -279,10 +283,17 @@ class TraceSummary:
     unpriced_calls: int = 0  # model calls with usage but no known price
     models: list[str] = field(default_factory=list)
     session_id: str | None = None
+    orphan_spans: int = 0  # spans whose parent is not stored (the root's children, if it is missing)
+    pinned: bool = False
 
     @property
     def duration_ns(self) -> int:
         return max(0, self.end_time_unix_nano - self.start_time_unix_nano)
+
+    def is_broken(self, now_ns: int, grace_ns: int = PROPAGATION_GRACE_NS) -> bool:
+        """A span's parent (or the root) is missing and nothing arrived for the grace period:
+        the sign of context that was not propagated, or of a span lost on the way."""
+        return (not self.has_root or self.orphan_spans > 0) and now_ns - self.updated_unix_nano >= grace_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +305,7 @@ class TraceDetail:
 
 @dataclass(frozen=True, slots=True)
 class TraceFilter:
-    """What the trace list may be narrowed to. Empty fields do not filter."""
+    """What the trace list may be narrowed to. Empty fields do not filter; all given must hold."""
 
     service_name: str | None = None
     errors_only: bool = False
@@ -303,11 +314,22 @@ class TraceFilter:
     start_before_unix_nano: int | None = None
     model: str | None = None  # among the trace's models (response model, else request model)
     end_after_unix_nano: int | None = None  # still running then (with start_before: overlapping a window)
-    # (key, value): the trace's value of an attribute key, as cost by attribute counts it ("" = none)
-    attribute: tuple[str, str] | None = None
+    # (key, value) pairs: the trace's value of an attribute key, as cost by attribute counts it
+    # ("" = none)
+    attributes: tuple[tuple[str, str], ...] = ()
     # free text, case-insensitive (ASCII): span names and status messages, string attribute
-    # values (prompts and completions travel in them), span events, the trace's log records
+    # values (prompts and completions travel in them), span events, the trace's log records.
+    # Every whitespace-separated term must be found; a "quoted phrase" is one term.
     text: str | None = None
+    tool: str | None = None  # a span of the trace called this tool
+    session_id: str | None = None
+    cost_usd: tuple[tuple[str, float], ...] = ()  # (">", 0.01): the trace's cost compared; none = $0
+    duration_ns: tuple[tuple[str, int], ...] = ()  # ("<=", 2_000_000_000): end - start compared
+    pinned_only: bool = False
+    # traces with a span whose parent is not stored, quiet for `broken_grace_ns` (a parent
+    # usually arrives after its children: it ends last)
+    broken_only: bool = False
+    broken_grace_ns: int = PROPAGATION_GRACE_NS
 
 
 class TraceFacets(NamedTuple):

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 from receiver.config import ReceiverConfig
 from receiver.errors import ConfigError, StoreClosed
-from receiver.events import Subscriber, Subscribers
+from receiver.events import IngestEvent, Subscriber, Subscribers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
 from receiver.ingest import IngestCounters, Ingestor, IngestResult, PayloadFormat, Signal
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
-from receiver.storage import cost_attributes
-from receiver.storage.deletion import DeletedCounts
+from receiver.storage import cost_attributes, pins
+from receiver.storage.deletion import DeletedCounts, normalised_trace_ids
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
 
@@ -161,6 +161,24 @@ class Receiver:
     def clear_all(self, timeout: float = 30) -> DeletedCounts:
         """Delete everything received: traces, log records, metric points."""
         return self._running_writer().clear_all(timeout)
+
+    def delete_older_than(self, before_ns: int, timeout: float = 60) -> DeletedCounts:
+        """Retention by age: delete the traces that ended before `before_ns`, except pinned
+        ones, a chunk per writer job so ingest waits one chunk at most. Returns the total."""
+        total = DeletedCounts()
+        while (chunk := self._running_writer().delete_expired(before_ns, timeout)).trace_ids:
+            total = DeletedCounts(total.traces + chunk.traces, total.spans + chunk.spans, total.logs + chunk.logs,
+                                  0, total.trace_ids | chunk.trace_ids)
+        return total
+
+    def set_pinned(self, trace_ids: Iterable[str], pinned: bool = True, timeout: float = 30) -> frozenset[str]:
+        """Pin (or unpin) these stored traces; returns the ids whose pin changed, and tells
+        the subscribers so a list redraws them."""
+        wanted = normalised_trace_ids(trace_ids)
+        changed = self._running_writer().run_job(lambda conn: pins.set_pinned(conn, wanted, pinned), timeout)
+        if changed:
+            self._subscribers.publish(IngestEvent(changed, 0))
+        return changed
 
     def set_cost_keys(self, keys: Iterable[str], timeout: float = 600) -> None:
         """Make `keys` the attribute keys whose cost is kept at ingestion; a new key is filled

@@ -14,18 +14,25 @@ The model does no I/O. Whoever owns it (the trace list's controller) runs the qu
 from __future__ import annotations
 
 import bisect
+import time
+from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath
 
 from app.formatting import format_clock_ns, format_cost_usd, format_duration_ns, format_time_ns, format_tokens
+from app.models.span_display import draw_span_icon
+from app.propagation import PROPAGATION_HINT, propagation_problem
 from receiver import TracePage, TraceSummary
 
 __all__ = ["Column", "TRACE_ROLE", "TraceListModel"]
 
 TRACE_ROLE = Qt.ItemDataRole.UserRole  # the row's TraceSummary
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a comparable value for the column
+FLAGS_EVERY_MS = 5000  # a trace missing a parent turns broken when the grace period ends, not on new data
+BROKEN_COLOUR, PIN_COLOUR = "#d08a1e", "#3b82c4"
 
 
 class Column(IntEnum):
@@ -60,8 +67,13 @@ _RIGHT = {Column.DURATION, Column.SPANS, Column.ERRORS, Column.TOKENS, Column.CO
 class TraceListModel(QAbstractTableModel):
     sig_more_wanted = Signal(object)  # the cursor of the next page
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__(parent)
+        self._clock_ns = clock_ns
+        self._icons: dict[str, QImage] = {}
+        self._flags_timer = QTimer(self, interval=FLAGS_EVERY_MS)
+        self._flags_timer.timeout.connect(self.refresh_flags)
+        self._flags_timer.start()
         self._rows: list[TraceSummary] = []
         self._row_of: dict[str, int] = {}  # trace id -> row
         self._cursor: tuple[int, str] | None = None
@@ -116,6 +128,13 @@ class TraceListModel(QAbstractTableModel):
             self._reindex()
             self.endRemoveRows()
 
+    def refresh_flags(self) -> None:
+        """Redraw the rows whose parent spans are missing: the grace period may have run out."""
+        for row, trace in enumerate(self._rows):
+            if trace.orphan_spans or not trace.has_root:
+                self.dataChanged.emit(self.index(row, Column.ROOT), self.index(row, Column.ROOT),
+                                      [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
+
     def trace_ids(self) -> list[str]:
         return [t.trace_id for t in self._rows]
 
@@ -165,11 +184,54 @@ class TraceListModel(QAbstractTableModel):
             return _sort_value(trace, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _RIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(trace, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.TIME:
-            return format_time_ns(trace.start_time_unix_nano)
+            return format_time_ns(trace.start_time_unix_nano) + (
+                "\nPinned: retention never deletes it (is:pinned lists the pinned traces)" if trace.pinned else "")
+        if role == Qt.ItemDataRole.ToolTipRole and column == Column.ROOT:
+            problem = propagation_problem(trace, self._clock_ns())
+            return f"{trace.root_name or ''}\n\n{problem}\n{PROPAGATION_HINT}" if problem else None
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.COST and trace.unpriced_calls:
             return f"{trace.unpriced_calls} model call(s) with no known price are not in this sum"
         return None
+
+
+    def _decoration(self, trace: TraceSummary, column: Column) -> QImage | None:
+        """A pin on a pinned trace's time; on a broken trace's root, the hollow dotted dot the
+        waterfall gives a span whose parent never arrived."""
+        if column == Column.TIME and trace.pinned:
+            key = "pin"
+        elif column == Column.ROOT and (trace.orphan_spans or not trace.has_root) and trace.is_broken(self._clock_ns()):
+            key = "broken"
+        else:
+            return None
+        if key not in self._icons:
+            self._icons[key] = _pin_icon() if key == "pin" else draw_span_icon(BROKEN_COLOUR, orphan=True)
+        return self._icons[key]
+
+
+def _pin_icon() -> QImage:
+    """A map pin: a round head on a point. Drawn at 2x, as the span icons are."""
+    scale = 2
+    icon = QImage(16 * scale, 16 * scale, QImage.Format.Format_ARGB32_Premultiplied)
+    icon.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(icon)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(scale, scale)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(PIN_COLOUR))
+    shape = QPainterPath()
+    shape.addEllipse(QRectF(4, 1.5, 8, 8))
+    shape.moveTo(5, 7)
+    shape.lineTo(8, 14.5)
+    shape.lineTo(11, 7)
+    painter.drawPath(shape.simplified())
+    painter.setBrush(QColor("white"))
+    painter.drawEllipse(QPointF(8, 5.5), 1.6, 1.6)
+    painter.end()
+    icon.setDevicePixelRatio(scale)
+    return icon
 
 
 def _newer(a: TraceSummary, b: TraceSummary) -> bool:

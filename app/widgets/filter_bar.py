@@ -23,6 +23,14 @@ from receiver import TraceFacets
 __all__ = ["FilterBar"]
 
 TYPING_PAUSE_MS = 300
+SEARCH_HELP = """<b>Search</b> (Ctrl+L): every word must be found in one span or log record —
+span names, attribute values, prompt and completion text, events; any case.
+<br><tt>"refund policy"</tt> a phrase &nbsp; <tt>gpt-4o</tt> is one too
+<br><tt>model:gpt-4o</tt> <tt>service:checkout</tt> <tt>tool:web_search</tt> <tt>session:conv-1</tt>
+<br><tt>attr.feature.name=chat</tt> the trace's value of any attribute
+<br><tt>cost&gt;0.01</tt> dollars, <tt>duration&gt;2s</tt> (ms, s, m); also <tt>&gt;=</tt> <tt>&lt;</tt> <tt>&lt;=</tt>
+<br><tt>error</tt> traces with an error &nbsp; <tt>is:pinned</tt>
+&nbsp; <tt>is:broken</tt> a parent span never arrived"""
 ALL_SERVICES, ALL_MODELS = "All services", "All models"
 
 
@@ -31,12 +39,18 @@ class FilterBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.text_edit = QLineEdit(placeholderText="Search names, attributes, messages…", clearButtonEnabled=True)
-        self.text_edit.setToolTip("Words, any case, all in one span or log record: span names, attribute "
-                                  "values, prompt and completion text, events (Ctrl+L). gpt-4o is a phrase.")
+        self.text_edit = QLineEdit(placeholderText='Search: words, "a phrase", model:gpt-4o cost>0.01 error …',
+                                   clearButtonEnabled=True)
+        self.text_edit.setToolTip(SEARCH_HELP)
+        # what is wrong with the typed filter, in place of an answer (the list keeps the last one)
+        self.problem_label = QLabel(objectName="filter_problem", wordWrap=True)
+        self.problem_label.setStyleSheet("color: #d64545;")
+        self.problem_label.hide()
         self.service_box = _combo(ALL_SERVICES, "Only traces whose root span is of this service")
         self.model_box = _combo(ALL_MODELS, "Only traces that called this model")
         self.errors_box = QCheckBox("Errors only", toolTip="Only traces with at least one error span")
+        self.pinned_box = QCheckBox("Pinned", toolTip="Only pinned traces (Ctrl+P pins the selected ones; "
+                                                      "retention never deletes them)")
         self.range_box = QComboBox(toolTip="Only traces that started within this time")
         self.range_box.addItems(list(TIME_RANGES))
         self._typing = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
@@ -62,10 +76,12 @@ class FilterBar(QWidget):
         choices.addWidget(self.model_box, 1)
         choices.addWidget(self.range_box)
         choices.addWidget(self.errors_box)
+        choices.addWidget(self.pinned_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(6)
         layout.addWidget(self.text_edit)
+        layout.addWidget(self.problem_label)
         layout.addLayout(choices)
         layout.addWidget(self.selection_chip)
 
@@ -74,10 +90,12 @@ class FilterBar(QWidget):
         for box in (self.service_box, self.model_box, self.range_box):
             box.currentIndexChanged.connect(self._emit)
         self.errors_box.toggled.connect(self._emit)
+        self.pinned_box.toggled.connect(self._emit)
 
     def value(self) -> ListFilter:
         return ListFilter(text=self.text_edit.text(), service=_chosen(self.service_box),
                           model=_chosen(self.model_box), errors_only=self.errors_box.isChecked(),
+                          pinned_only=self.pinned_box.isChecked(),
                           time_range=self.range_box.currentText(), selection=self._selection)
 
     def set_filter(self, value: ListFilter) -> None:
@@ -88,6 +106,7 @@ class FilterBar(QWidget):
             _choose(self.service_box, value.service)
             _choose(self.model_box, value.model)
             self.errors_box.setChecked(value.errors_only)
+            self.pinned_box.setChecked(value.pinned_only)
             self.range_box.setCurrentText(value.time_range if value.time_range in TIME_RANGES else "All time")
             self._show_selection(value.selection)
         finally:
@@ -133,9 +152,17 @@ class FilterBar(QWidget):
             self._typing.start()
 
     def _emit(self) -> None:
-        if not self._quiet:
-            self._typing.stop()
-            self.sig_filter_changed.emit(self.value())
+        if self._quiet:
+            return
+        self._typing.stop()
+        value = self.value()
+        query = value.query
+        self.problem_label.setVisible(not query.is_valid)
+        self.text_edit.setProperty("invalid", not query.is_valid)
+        if not query.is_valid:
+            self.problem_label.setText(f"{query.error} (at character {query.error_at + 1})")
+            return
+        self.sig_filter_changed.emit(value)
 
 
 def _combo(all_label: str, tooltip: str) -> QComboBox:

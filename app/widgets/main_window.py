@@ -30,6 +30,7 @@ from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
 from app.open_trace import OpenTrace
 from app.paths import resource_path
+from app.pin_controller import PinController
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.shortcuts import (
@@ -241,9 +242,10 @@ class MainWindow(QMainWindow):
         self.clear_action = QAction(icon("clear"), "Clear all data…", self)
         self.comparer = CompareController(self.worker, self.trace_list, self.status, self)
         sharing = self.exchange
-        self.trace_list.context_actions = [self.comparer.action, sharing.markdown_action, sharing.export_action,
-                                           sharing.export_redacted_action]
-        self.addActions([sharing.open_action, sharing.export_action])
+        self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
+        self.trace_list.context_actions = [self.pins.action, self.comparer.action, sharing.markdown_action,
+                                           sharing.export_action, sharing.export_redacted_action]
+        self.addActions([sharing.open_action, sharing.export_action, self.pins.action])
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
         self.focus_filter_action = QAction("Filter traces", self)
         self.focus_filter_action.setShortcuts(key_sequences(FOCUS_FILTER))
@@ -261,7 +263,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([sharing.open_action, sharing.export_action, sharing.export_redacted_action,
                               sharing.markdown_action, self.comparer.action])
         file_menu.addSeparator()
-        file_menu.addActions([self.demo_action, self.delete_action, self.clear_action])
+        file_menu.addActions([self.pins.action, self.demo_action, self.delete_action, self.clear_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
@@ -305,6 +307,7 @@ class MainWindow(QMainWindow):
             lambda _span_id: self.status.showMessage("Copied the model call as Python code", 5000))
         self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)
         self.meters.sig_errors_clicked.connect(self._show_error_traces)
+        self.trace_header.sig_session_wanted.connect(self._show_session_traces)
         self.filter_bar.sig_filter_changed.connect(self._filter_changed)
         self.list_controller.sig_loaded.connect(self._list_loaded)
         self.list_controller.sig_traces_arrived.connect(self._traces_arrived)
@@ -379,6 +382,12 @@ class MainWindow(QMainWindow):
     def _show_error_traces(self) -> None:
         """The errors meter, clicked: the list narrows to traces with errors."""
         self.filter_bar.set_filter(replace(self.filter_bar.value(), errors_only=True))
+        self._filter_changed(self.filter_bar.value())
+
+    def _show_session_traces(self, session_id: str) -> None:
+        """The fragments of a broken run, listed together: every trace of its session."""
+        quoted = f'"{session_id}"' if any(ch.isspace() or ch == '"' for ch in session_id) else session_id
+        self.filter_bar.set_filter(ListFilter(text=f"session:{quoted}"))
         self._filter_changed(self.filter_bar.value())
 
     def _show_selected_traces(self, selection: TraceSelection) -> None:

@@ -1,20 +1,30 @@
 """One line about the open trace above its waterfall: what it was, how long, how many
-tokens and dollars; the trace id selectable for copying."""
+tokens and dollars; the trace id selectable for copying. Below it, when a span's parent
+never arrived, what is missing and how context propagation is fixed, with a link to the
+other traces of its session (the fragments a lost context splits a run into)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import html
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from app.formatting import format_cost_usd, format_duration_ns, format_time_ns, format_tokens, plural
+from app.propagation import PROPAGATION_HINT, propagation_problem
 from receiver import TraceSummary
 
 __all__ = ["TraceHeader"]
 
 
 class TraceHeader(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    sig_session_wanted = Signal(str)  # the session id whose traces the user wants listed together
+
+    def __init__(self, parent: QWidget | None = None, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__(parent)
+        self._clock_ns = clock_ns
         self.title_label = QLabel()
         font = self.title_label.font()
         font.setBold(True)
@@ -35,6 +45,13 @@ class TraceHeader(QWidget):
         layout.addWidget(self.title_label, 0, 0)
         layout.addWidget(self.id_label, 0, 1, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.facts_label, 1, 0, 1, 2)
+        self.problem_label = QLabel(objectName="propagation_problem", wordWrap=True, openExternalLinks=False)
+        self.problem_label.setStyleSheet("QLabel#propagation_problem { border: 1px solid #d08a1e; "
+                                         "border-radius: 4px; padding: 4px 6px; }")
+        self.problem_label.setToolTip(PROPAGATION_HINT)
+        self.problem_label.linkActivated.connect(lambda session: self.sig_session_wanted.emit(session))
+        self.problem_label.hide()
+        layout.addWidget(self.problem_label, 2, 0, 1, 2)
         layout.setColumnStretch(0, 1)
         self.show_trace(None)
 
@@ -43,6 +60,7 @@ class TraceHeader(QWidget):
             self.title_label.setText("No trace selected")
             self.facts_label.setText("")
             self.id_label.setText("")
+            self.problem_label.hide()
             return
         self.title_label.setText(trace.root_name or "(no root span)")
         facts = [format_time_ns(trace.start_time_unix_nano), format_duration_ns(trace.duration_ns),
@@ -56,3 +74,16 @@ class TraceHeader(QWidget):
             facts.append(f"session {trace.session_id}")
         self.facts_label.setText("  ·  ".join(facts))
         self.id_label.setText(trace.trace_id)
+        self._show_problem(trace)
+
+    def _show_problem(self, trace: TraceSummary) -> None:
+        problem = propagation_problem(trace, self._clock_ns())
+        self.problem_label.setVisible(bool(problem))
+        if not problem:
+            return
+        text = (f"<b>⚠ Broken trace.</b> {html.escape(problem)} Over MCP or a custom RPC, pass "
+                "<tt>traceparent</tt> by hand (hover for more).")
+        if trace.session_id:  # the other fragments of the run are likely its session's other traces
+            text += (f' <a href="{html.escape(trace.session_id)}">List the traces of session '
+                     f"{html.escape(trace.session_id)} together</a>")
+        self.problem_label.setText(text)

@@ -42,6 +42,12 @@ _INSERT_SPANS_FROM_JSON = ("WITH batch(row) AS MATERIALIZED (SELECT value FROM j
 _MAX_ROWS_PER_STATEMENT = 1000  # SQLite's variable limit binds first: one statement per usual request
 
 
+# SQL: how many spans of the trace `{trace}` name a parent that is not stored (a lost span, or
+# context not propagated across a process boundary); with the root missing, its children count.
+ORPHAN_SPANS_SQL = ("SELECT count(*) FROM spans AS o WHERE o.trace_id = {trace} AND o.parent_span_id IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM spans AS p WHERE p.trace_id = o.trace_id "
+                    "AND p.span_id = o.parent_span_id)")
+
 # Recomputed from the stored spans of every touched trace in one statement, so arrival order
 # never matters: the head is the earliest span without a parent, else (root not arrived yet)
 # the earliest span.
@@ -49,7 +55,7 @@ _UPSERT_TRACES = f"""
 INSERT INTO traces (trace_id, root_span_id, root_name, has_root, service_name,
                     start_time_unix_nano, end_time_unix_nano, span_count, error_count,
                     updated_unix_nano, input_tokens, output_tokens, cache_read_tokens,
-                    cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id)
+                    cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id, orphan_spans)
 SELECT agg.trace_id, head.span_id, head.name, head.parent_span_id IS NULL, head.service_name,
        agg.start_ns, agg.end_ns, agg.n, agg.errors, :now, agg.input_tokens, agg.output_tokens,
        agg.cache_read_tokens, agg.cache_write_tokens, agg.cost_usd, agg.llm_calls, agg.unpriced_calls,
@@ -59,7 +65,8 @@ SELECT agg.trace_id, head.span_id, head.name, head.parent_span_id IS NULL, head.
               AND model IS NOT NULL ORDER BY model)),
        -- the head's own, when it has one, is the root-most: look further only when it has none
        coalesce(head.session_id, (SELECT session_id FROM spans WHERE trace_id = agg.trace_id AND session_id IS NOT NULL
-                                  ORDER BY parent_span_id IS NOT NULL, start_time_unix_nano LIMIT 1))
+                                  ORDER BY parent_span_id IS NOT NULL, start_time_unix_nano LIMIT 1)),
+       ({ORPHAN_SPANS_SQL.format(trace="agg.trace_id")})
 FROM (SELECT trace_id, min(start_time_unix_nano) AS start_ns, max(end_time_unix_nano) AS end_ns,
              count(*) AS n, sum(status_code = 2) AS errors,
              -- usage totals count every model call once: duplicates stay out
@@ -87,7 +94,7 @@ ON CONFLICT (trace_id) DO UPDATE SET
     output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
     cache_write_tokens = excluded.cache_write_tokens, cost_usd = excluded.cost_usd,
     llm_calls = excluded.llm_calls, unpriced_calls = excluded.unpriced_calls, models = excluded.models,
-    session_id = excluded.session_id
+    session_id = excluded.session_id, orphan_spans = excluded.orphan_spans
 """
 
 

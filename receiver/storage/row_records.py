@@ -26,10 +26,10 @@ _NO_SCOPE = StoredScope("", "")
 
 def trace_summary(row: tuple) -> TraceSummary:
     (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated, input_tokens, output_tokens,
-     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id) = row
+     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id, orphan_spans, pinned) = row
     return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans, int(errors), updated,
                         input_tokens, output_tokens, cache_read, cache_write, cost, llm_calls or 0, unpriced or 0,
-                        json.loads(models) if models else [], session_id)
+                        json.loads(models) if models else [], session_id, orphan_spans or 0, bool(pinned))
 
 
 def _resource_and_scope(row: tuple) -> tuple[StoredResource, StoredScope]:

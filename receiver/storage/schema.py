@@ -14,7 +14,9 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from receiver.errors import StorageFailed
+from receiver.storage.batch_rows import ORPHAN_SPANS_SQL
 from receiver.storage.cost_attributes import create_cost_tables
+from receiver.storage.pins import create_pins_table
 from receiver.storage.text_index import create_text_index
 from receiver.storage.usage import create_usage_tables, register_functions
 
@@ -294,6 +296,18 @@ def m010_cost_by_attribute(db: Database) -> None:
     # Cost by attribute for the configured keys (receiver.storage.cost_attributes), filled from
     # what is stored.
     create_cost_tables(db.conn)
+
+
+@MIGRATIONS()
+def m011_pins_and_propagation(db: Database) -> None:
+    # Pinned traces (receiver.storage.pins): kept by retention, listed by a filter.
+    create_pins_table(db.conn)
+    # Spans whose parent is not stored: a trace broken by lost context propagation shows it
+    # in the list. Filled from what is stored (one index probe per span).
+    db.execute("ALTER TABLE traces ADD COLUMN orphan_spans INTEGER NOT NULL DEFAULT 0")
+    db.execute(f"UPDATE traces SET orphan_spans = ({ORPHAN_SPANS_SQL.format(trace='traces.trace_id')})")
+    # `tool:NAME` in the filter bar: the traces that called a tool, without reading every span.
+    db.execute("CREATE INDEX spans_by_tool ON spans (tool_name, trace_id) WHERE tool_name IS NOT NULL")
 
 
 def open_write_db(path: Path) -> Database:

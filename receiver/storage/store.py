@@ -36,14 +36,15 @@ from receiver.storage.cost_by_attribute import (
     attribute_spend_rates,
     cost_keys,
     scan_costs,
-    trace_value_sql,
 )
 from receiver.storage.metric_series import MetricSeries, genai_metric_series
+from receiver.storage.pins import PINNED_SQL
 from receiver.storage.read_db import open_read_db
 from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, stored_log, stored_span, trace_summary
 from receiver.storage.sessions import SessionSummary, list_sessions
 from receiver.storage.stats import StoreStats, count_stats
 from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
+from receiver.storage.trace_where import trace_where
 from receiver.storage.usage_query import (
     UsageSeries,
     UsageTotals,
@@ -62,7 +63,8 @@ _PROGRESS_EVERY_N_OPS = 10_000
 
 _TRACE_COLUMNS = ("trace_id, root_name, has_root, service_name, start_time_unix_nano, "
                   "end_time_unix_nano, span_count, error_count, updated_unix_nano, input_tokens, output_tokens, "
-                  "cache_read_tokens, cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id")
+                  "cache_read_tokens, cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id, "
+                  f"orphan_spans, {PINNED_SQL}")
 _SPAN_QUERY = """
 SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_unix_nano,
        s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
@@ -130,7 +132,7 @@ class TraceStore:
         """Traces newest first. `after` is the previous page's `next_cursor`."""
         filters = filters or TraceFilter()
         terms = search_terms(filters.text) if filters.text else []
-        where, params = _trace_where(filters, scan_text=not terms)
+        where, params = trace_where(filters, scan_text=not terms)
         if after is not None:
             where.append("(start_time_unix_nano, trace_id) < (:after_start, :after_id)")
             params["after_start"], params["after_id"] = after
@@ -412,55 +414,6 @@ class TraceStore:
         self._local = threading.local()
 
 
-def _trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions on `traces` for the filters; the free text only with `scan_text` (text
-    without words, which the full-text index cannot look for)."""
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if filters.service_name:
-        where.append("service_name = :service")
-        params["service"] = filters.service_name
-    if filters.errors_only:
-        where.append("error_count > 0")
-    if filters.name_contains:
-        where.append("instr(lower(root_name), lower(:name)) > 0")
-        params["name"] = filters.name_contains
-    if filters.start_after_unix_nano is not None:
-        where.append("start_time_unix_nano >= :start_after")
-        params["start_after"] = filters.start_after_unix_nano
-    if filters.start_before_unix_nano is not None:
-        where.append("start_time_unix_nano < :start_before")
-        params["start_before"] = filters.start_before_unix_nano
-    if filters.end_after_unix_nano is not None:
-        where.append("end_time_unix_nano >= :end_after")
-        params["end_after"] = filters.end_after_unix_nano
-    if filters.model:
-        where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = :model)")
-        params["model"] = filters.model
-    if filters.attribute:
-        where.append(_attribute_match(filters.attribute[0]))
-        params.update(attribute_key=filters.attribute[0], attribute_value=filters.attribute[1])
-    if filters.text and scan_text:
-        where.append(_TEXT_MATCH)
-        params.update(text=filters.text, quick=quick_scan_finds(filters.text))
-    return where, params
-
-
-# A configured cost key is looked up in the values kept at ingestion; any other from the spans.
-def _attribute_match(key: str) -> str:
-    return f"""CASE WHEN EXISTS (SELECT 1 FROM cost_keys WHERE key = :attribute_key)
-    THEN coalesce((SELECT value FROM trace_attribute_values AS v
-                   WHERE v.trace_id = traces.trace_id AND v.key = :attribute_key), '') = :attribute_value
-    ELSE coalesce({trace_value_sql(key)}, '') = :attribute_value END"""
-
-
-_LOG_HAS = log_has("l")
-# Free text without words (punctuation only), a scan: span names and status messages, string
-# values of attributes and events, the trace's log records.
-_TEXT_MATCH = (f"(EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND {span_has('s')})"
-               f" OR EXISTS (SELECT 1 FROM logs AS l WHERE l.trace_id = traces.trace_id AND {_LOG_HAS}))")
-
-
 def _orphan_log_rows(conn: sqlite3.Connection, spans: list[StoredSpan]) -> list[tuple]:
     """Log records stored without ids that name one of these spans' response ids."""
     response_ids = sorted({s.genai["response_id"] for s in spans if s.genai.get("response_id")})
@@ -489,6 +442,7 @@ _OUTLINE_QUERY = (
 _HAS_LOGS = "SELECT 1 FROM logs WHERE trace_id = ? LIMIT 1"
 _ONE_SPAN_QUERY = _SPAN_QUERY.replace("WHERE s.trace_id = ?", "WHERE s.trace_id = ? AND s.span_id = ?")
 _SPAN_LOG_QUERY = _LOG_QUERY.replace("WHERE l.trace_id = ?", "WHERE l.trace_id = ? AND l.span_id = ?")
+_LOG_HAS = log_has("l")
 _FIND_QUERY = f"""
 SELECT s.span_id FROM spans AS s
 WHERE s.trace_id = :trace_id AND (

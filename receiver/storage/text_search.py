@@ -20,6 +20,7 @@ import orjson
 from receiver.storage.text_index import DOC_SECOND_SHIFT, INDEXED_THROUGH
 
 _WORD = re.compile(r"[^\W_]")  # what the index's tokenizer keeps (letters and digits)
+_TERM = re.compile(r'"([^"]+)"|(\S+)')
 _FIRST_BATCH, _MAX_BATCH = 256, 16_384
 _NO_UPPER = (1 << 63) - 1
 
@@ -28,8 +29,10 @@ _STREAM = ("SELECT f.rowid, d.trace_id FROM text_index AS f JOIN text_docs AS d 
 
 
 def search_terms(text: str) -> list[str]:
-    """The whitespace-separated terms of `text` that hold a word (the index finds nothing else)."""
-    return [term for term in text.split() if _WORD.search(term)]
+    """The terms of `text` that hold a word (the index finds nothing else): whitespace
+    separates them, and a "quoted phrase" is one term."""
+    terms = (quoted or bare for quoted, bare in _TERM.findall(text))
+    return [term for term in terms if _WORD.search(term)]
 
 
 def match_expression(terms: list[str]) -> str:

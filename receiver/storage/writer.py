@@ -44,6 +44,7 @@ from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
 from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
+from receiver.storage.retention import expired_trace_ids
 from receiver.storage.schema import open_write_db
 from receiver.storage.text_index import index_pending
 from receiver.storage.usage import add_new_spans
@@ -228,6 +229,14 @@ class DatabaseWriter:
         deletion: TraceDeletion = self._call(_Job(lambda conn: delete_traces(conn, wanted, must_exist=must_exist),
                                                   before=self._merge_response_ids,
                                                   after_commit=self._forget_deleted), timeout, "deleting traces")
+        return deletion.counts
+
+    def delete_expired(self, before_ns: int, timeout: float) -> DeletedCounts:
+        """Retention: delete a chunk of the unpinned traces that ended before `before_ns`,
+        oldest first (`retention.expired_trace_ids`), like `delete_traces`."""
+        deletion: TraceDeletion = self._call(_Job(lambda conn: delete_traces(conn, expired_trace_ids(conn, before_ns)),
+                                                  before=self._merge_response_ids,
+                                                  after_commit=self._forget_deleted), timeout, "applying retention")
         return deletion.counts
 
     def clear_all(self, timeout: float, *, keep_shared_rows: bool = False) -> DeletedCounts:

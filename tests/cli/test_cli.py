@@ -16,7 +16,8 @@ from tests.serve_process import ServeProcess
 
 TRACE_KEYS = {"trace_id", "root_name", "service_name", "start_time_unix_nano", "duration_ms",
               "span_count", "error_count", "input_tokens", "output_tokens", "cache_read_tokens",
-              "cache_write_tokens", "cost_usd", "llm_calls", "unpriced_calls", "models", "session_id"}
+              "cache_write_tokens", "cost_usd", "llm_calls", "unpriced_calls", "models", "session_id",
+              "pinned", "orphan_spans", "broken"}
 SPAN_KEYS = {"trace_id", "span_id", "parent_span_id", "name", "kind", "service_name", "scope",
              "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "status_code", "status_message",
              "trace_state", "flags", "attributes", "events", "links", "dropped_attributes_count",
@@ -50,7 +51,8 @@ def test_traces_json_lists_rollups_with_the_documented_keys(stored_trace, db_pat
                    "start_time_unix_nano": 1_790_000_000_000_000_000, "duration_ms": 2000.0,
                    "span_count": 3, "error_count": 1, "input_tokens": None, "output_tokens": None,
                    "cache_read_tokens": None, "cache_write_tokens": None, "cost_usd": None, "llm_calls": 0,
-                   "unpriced_calls": 0, "models": [], "session_id": None}
+                   "unpriced_calls": 0, "models": [], "session_id": None, "pinned": False, "orphan_spans": 0,
+                   "broken": False}
 
 
 def test_options_work_before_and_after_the_subcommand(stored_trace, db_path):
@@ -136,3 +138,41 @@ def test_serve_stops_cleanly_on_ctrl_c_and_reports(db_path):
     out, _ = server.proc.communicate(timeout=20)
     assert server.proc.returncode == 0
     assert "stopped: 1 spans, 0 log records and 0 metric points stored" in out
+
+
+def test_traces_filter_takes_the_search_language_and_marks_a_mistake(stored_trace, receiver, db_path):
+    other = new_trace_id()
+    assert post(receiver.addresses.http_port, make_request(make_span(trace_id=other, name="quick one"),
+                                                           service="other-svc").SerializeToString()).status == 200
+    assert receiver.flush(10)
+
+    def listed(expr: str) -> list[str]:
+        done = run_tracepane("traces", "--db", str(db_path), "--json", "--filter", expr)
+        assert done.returncode == 0, done.stderr
+        return [row["trace_id"] for row in json.loads(done.stdout)]
+
+    assert listed("error service:planner-svc duration>1s") == [stored_trace]
+    assert listed('"execute_tool search"') == [stored_trace]
+    assert listed("duration<1s") == [other.hex()]
+    assert listed("error duration<1s") == []
+
+    wrong = run_tracepane("traces", "--db", str(db_path), "--filter", "error duration>soon")
+    assert wrong.returncode == 2
+    assert "not a duration" in wrong.stderr and "(at character 7)" in wrong.stderr
+    assert "\n        ^" in wrong.stderr  # under the mistake: two spaces, then six
+
+
+def test_pin_and_unpin_change_what_is_pinned_filters_list(stored_trace, receiver, db_path):
+    receiver.stop()  # the command writes the file itself
+    pinned = run_tracepane("pin", stored_trace[:10], "--db", str(db_path))
+    assert pinned.returncode == 0, pinned.stderr
+    assert pinned.stdout.strip() == f"{stored_trace} pinned"
+    again = json.loads(run_tracepane("pin", stored_trace, "--db", str(db_path), "--json").stdout)
+    assert again == {"trace_ids": [stored_trace], "changed": [], "pinned": True}
+    rows = json.loads(run_tracepane("traces", "--db", str(db_path), "--json", "--filter", "is:pinned").stdout)
+    assert [(row["trace_id"], row["pinned"]) for row in rows] == [(stored_trace, True)]
+    assert "[pinned] invoke_agent planner" in run_tracepane("traces", "--db", str(db_path)).stdout
+
+    assert run_tracepane("unpin", stored_trace, "--db", str(db_path)).stdout.strip() == f"{stored_trace} unpinned"
+    assert json.loads(run_tracepane("traces", "--db", str(db_path), "--json", "--filter", "is:pinned").stdout) == []
+    assert run_tracepane("pin", "0" * 32, "--db", str(db_path)).returncode == 1

@@ -147,7 +147,7 @@ def test_a_newly_configured_key_is_filled_from_what_is_stored(traces, receiver, 
 
 def test_the_trace_list_filters_to_the_traces_behind_a_value(traces, store):
     def listed(key: str, value: str) -> set[str]:
-        return {t.trace_id for t in store.list_traces(TraceFilter(attribute=(key, value))).traces}
+        return {t.trace_id for t in store.list_traces(TraceFilter(attributes=((key, value),))).traces}
 
     assert listed("feature.name", "chat") == {traces["a"], traces["d"]}
     assert listed("feature.name", "") == {traces["c"]}

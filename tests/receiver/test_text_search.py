@@ -170,9 +170,9 @@ def test_message_text_is_found_in_every_convention_family(receiver, store, famil
 
 
 def test_the_query_is_safe_from_fts_syntax():
-    terms = text_search.search_terms('say "hi" OR NOT near( -> *')
-    assert terms == ['say', '"hi"', 'OR', 'NOT', 'near(']
-    assert text_search.match_expression(terms) == '"say" """hi""" "OR" "NOT" "near("'
+    terms = text_search.search_terms('say "hi there" OR NOT near( -> * a"b')
+    assert terms == ['say', 'hi there', 'OR', 'NOT', 'near(', 'a"b']  # a quoted phrase is one term
+    assert text_search.match_expression(terms) == '"say" "hi there" "OR" "NOT" "near(" "a""b"'
 
 
 def _indexed_words(db_path) -> set[str]:
