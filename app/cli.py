@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                        ("unpin", "unpin traces")):
         p = add(name, cmd_pin, what)
         p.add_argument("trace_ids", nargs="+", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
+    p = add("prune", cmd_prune, "delete traces older than some days, oldest first; pinned traces are kept")
+    p.add_argument("--older-than", type=_days, required=True, metavar="DAYS",
+                   help="delete the traces that ended more than DAYS days ago (a number, e.g. 7 or 0.5)")
     p = add("clear", cmd_clear, "delete every stored trace, log record and metric point (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask (needed when not on a terminal)")
     from app.cli_exchange import add_commands
@@ -135,6 +138,16 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range 0-65535: {port}")
     return port
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not days >= 0:
+        raise argparse.ArgumentTypeError(f"a number of days is 0 or more, not {text!r}")
+    return days
 
 
 def _positive(text: str) -> int:
@@ -418,6 +431,28 @@ def cmd_pin(args: argparse.Namespace) -> int:
             state = ("pinned" if pinned else "unpinned") if trace_id in changed else (
                 "already pinned" if pinned else "was not pinned")
             print(f"{trace_id} {state}")
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from app.formatting import plural
+    from receiver.errors import ReceiverError
+    from receiver.storage.deletion import DeletedCounts
+
+    db_path = _db_path(args)
+    before_ns = time.time_ns() - round(args.older_than * 86_400 * 1e9)
+    total = DeletedCounts()
+    if db_path.exists():
+        try:
+            total = _with_writer(db_path, lambda writer: writer.delete_older_than(before_ns, CLI_JOB_TIMEOUT_S))
+        except ReceiverError as exc:
+            raise CommandFailed(str(exc)) from None
+    if args.json:
+        _print_json({"traces": total.traces, "spans": total.spans, "logs": total.logs})
+    else:
+        print(f"deleted {plural(total.traces, 'trace')} ({plural(total.spans, 'span')}, "
+              f"{plural(total.logs, 'log record')}) that ended more than {args.older_than:g} days ago; "
+              "pinned traces are kept")
     return EXIT_OK
 
 

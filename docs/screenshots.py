@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -90,6 +91,26 @@ def send_variant_of_first_turn(window: MainWindow, trace_id: str) -> str:
     return variant
 
 
+def send_unpropagated_server_call(window: MainWindow) -> str:
+    """An MCP server's span for a tools/call whose client did not pass `traceparent`: a trace
+    of its own whose parent span never arrives, in the demo's session. Returns its trace id."""
+    import json
+    import time
+
+    trace_id, now = os.urandom(16).hex(), time.time_ns()
+    attributes = {"mcp.method.name": "tools/call", "gen_ai.tool.name": "lookup_order",
+                  "gen_ai.operation.name": "execute_tool", "session.id": "conv-demo-0001"}
+    span = {"traceId": trace_id, "spanId": os.urandom(8).hex(), "parentSpanId": os.urandom(8).hex(),
+            "name": "tools/call lookup_order", "kind": 2, "startTimeUnixNano": str(now - 200_000_000),
+            "endTimeUnixNano": str(now - 60_000_000),
+            "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attributes.items()]}
+    document = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "orders-mcp-server"}}]},
+        "scopeSpans": [{"scope": {"name": "mcp"}, "spans": [span]}]}]}
+    window.host.receiver.import_request("traces", json.dumps(document).encode())
+    return trace_id
+
+
 def _slower_with_more_tokens(span: dict) -> None:
     """The other order's lookup made the later calls longer: more input, more time."""
     if span["name"].startswith("chat "):
@@ -120,7 +141,9 @@ def main() -> int:
         save(window, out / "empty-state.png")
         window.load_demo()
         wait_until(lambda: window.list_model.rowCount() == 3)
-        first_turn = 2  # newest first: the conversation's first turn is the richest run
+        broken = send_unpropagated_server_call(window)  # flagged once the grace period is over, below
+        wait_until(lambda: window.list_model.rowCount() == 4)
+        first_turn = 3  # newest first: the conversation's first turn is the richest run
         open_span(window, first_turn, lambda s: category_of(s.genai) == CHAT)
         window.inspector.show_tab("Messages")
         save(window, out / "main-window-light.png")
@@ -145,7 +168,7 @@ def main() -> int:
         save(window.charts_page, out / "charts-cost-by-attribute.png")
         bar.setValue(0)
         window.show_view("sessions")
-        wait_until(lambda: window.sessions_page.turns_model.rowCount() == 3)
+        wait_until(lambda: window.sessions_page.turns_model.rowCount() == 4)  # with the MCP fragment
         settle(200)
         save(window, out / "sessions-page.png")
         window.show_view("logs")
@@ -154,9 +177,9 @@ def main() -> int:
         settle(200)
         save(window, out / "logs-page.png")
         window.show_view("traces")
-        first = window.list_model.trace_at(2).trace_id
+        first = window.list_model.trace_at(first_turn).trace_id
         variant = send_variant_of_first_turn(window, first)
-        wait_until(lambda: window.list_model.rowCount() == 4)
+        wait_until(lambda: window.list_model.rowCount() == 5)
         shown = []
         window.comparer.sig_shown.connect(shown.append)
         window.comparer.compare(first, variant)
@@ -175,6 +198,18 @@ def main() -> int:
         open_span(window, 1, lambda s: s.genai.get("tool_name") == "lookup_order")
         settle(300)
         save(window, out / "search.png")
+        # a broken trace: the server side of a call whose context was not propagated
+        window.filter_bar.text_edit.setText("")
+        window.filter_bar.text_edit.returnPressed.emit()
+        wait_until(lambda: window.list_model.rowCount() == 5)
+        summary = window.list_model.trace_at(window.list_model.row_of(broken))
+        wait_until(lambda: summary.is_broken(time.time_ns()), timeout_ms=60_000)  # the grace period
+        window.list_model.refresh_flags()
+        window.trace_list.select_trace(broken)
+        wait_until(lambda: window.open_trace.detail is not None and window.open_trace.detail.trace_id == broken)
+        wait_until(lambda: window.trace_header.problem_label.isVisible())
+        settle(300)
+        save(window, out / "broken-trace.png")
         window.close()
         worker.shutdown()
         host.stop()

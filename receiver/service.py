@@ -164,12 +164,8 @@ class Receiver:
 
     def delete_older_than(self, before_ns: int, timeout: float = 60) -> DeletedCounts:
         """Retention by age: delete the traces that ended before `before_ns`, except pinned
-        ones, a chunk per writer job so ingest waits one chunk at most. Returns the total."""
-        total = DeletedCounts()
-        while (chunk := self._running_writer().delete_expired(before_ns, timeout)).trace_ids:
-            total = DeletedCounts(total.traces + chunk.traces, total.spans + chunk.spans, total.logs + chunk.logs,
-                                  0, total.trace_ids | chunk.trace_ids)
-        return total
+        ones, a chunk at a time (`DatabaseWriter.delete_older_than`)."""
+        return self._running_writer().delete_older_than(before_ns, timeout)
 
     def set_pinned(self, trace_ids: Iterable[str], pinned: bool = True, timeout: float = 30) -> frozenset[str]:
         """Pin (or unpin) these stored traces; returns the ids whose pin changed, and tells

@@ -16,7 +16,7 @@ from app.shortcuts import NEXT_TRACE, OPEN_TRACE, PREVIOUS_TRACE, widget_action
 
 __all__ = ["TraceListView"]
 
-_WIDTHS = {Column.TIME: 96, Column.ROOT: 180, Column.SERVICE: 105, Column.DURATION: 64, Column.SPANS: 48,
+_WIDTHS = {Column.TIME: 116, Column.ROOT: 180, Column.SERVICE: 105, Column.DURATION: 64, Column.SPANS: 48,
            Column.ERRORS: 48, Column.TOKENS: 84, Column.COST: 80, Column.MODELS: 200, Column.SESSION: 130}
 
 

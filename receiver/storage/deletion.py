@@ -73,6 +73,10 @@ class DeletedCounts:
     metric_points: int = 0
     trace_ids: frozenset[str] = frozenset()
 
+    def __add__(self, other: DeletedCounts) -> DeletedCounts:
+        return DeletedCounts(self.traces + other.traces, self.spans + other.spans, self.logs + other.logs,
+                             self.metric_points + other.metric_points, self.trace_ids | other.trace_ids)
+
 
 @dataclass(frozen=True, slots=True)
 class TraceDeletion:

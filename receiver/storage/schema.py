@@ -310,6 +310,13 @@ def m011_pins_and_propagation(db: Database) -> None:
     db.execute("CREATE INDEX spans_by_tool ON spans (tool_name, trace_id) WHERE tool_name IS NOT NULL")
 
 
+@MIGRATIONS()
+def m012_attribute_value_index(db: Database) -> None:
+    # `attr.KEY=value` in the filter bar, for a kept (cost) key: the traces with the value,
+    # from an index, instead of a probe per trace of the whole list.
+    db.execute("CREATE INDEX trace_attribute_values_by_value ON trace_attribute_values (key, value)")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:

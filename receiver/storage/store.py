@@ -132,21 +132,21 @@ class TraceStore:
         """Traces newest first. `after` is the previous page's `next_cursor`."""
         filters = filters or TraceFilter()
         terms = search_terms(filters.text) if filters.text else []
-        where, params = trace_where(filters, scan_text=not terms)
-        if after is not None:
-            where.append("(start_time_unix_nano, trace_id) < (:after_start, :after_id)")
-            params["after_start"], params["after_id"] = after
-        if terms:
-            with self._read() as conn:
+        with self._read() as conn:
+            kept_keys = set(cost_keys(conn)) if filters.attributes else set()
+            where, params = trace_where(filters, scan_text=not terms, kept_keys=kept_keys)
+            if after is not None:
+                where.append("(start_time_unix_nano, trace_id) < (:after_start, :after_id)")
+                params["after_start"], params["after_id"] = after
+            if terms:
                 rows = [row[1:] for row in search_page(conn, terms, f"start_time_unix_nano, {_TRACE_COLUMNS}",
                                                        where, params, limit + 1)]
-        else:
-            sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
-            if where:
-                sql += " WHERE " + " AND ".join(where)
-            sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT :limit"
-            params["limit"] = limit + 1
-            with self._read() as conn:
+            else:
+                sql = f"SELECT {_TRACE_COLUMNS} FROM traces"
+                if where:
+                    sql += " WHERE " + " AND ".join(where)
+                sql += " ORDER BY start_time_unix_nano DESC, trace_id DESC LIMIT :limit"
+                params["limit"] = limit + 1
                 rows = conn.execute(sql, params).fetchall()
         traces = [trace_summary(row) for row in rows[:limit]]
         cursor = None

@@ -28,7 +28,7 @@ import sqlite3
 from collections.abc import Callable
 
 DOC_SECOND_SHIFT = 30  # document id = bound second << 30 + a count within the second
-_MAX_SECOND = (1 << 33) - 1  # the year 2242: a later (bad) timestamp sorts as this one
+MAX_DOC_SECOND = (1 << 33) - 1  # the year 2242: a later (bad) timestamp sorts as this one
 INDEXED_THROUGH = "text_indexed_through"  # writer_state: spans up to this rowid are indexed
 INDEX_CHUNK_ROWS = 1000  # rows indexed per transaction: ~50 ms that a new batch may wait
 
@@ -53,7 +53,7 @@ _LOG_TIME = "max({0}.time_unix_nano, {0}.observed_time_unix_nano)"
 
 def _bound_second(row: str, own_start: str) -> str:
     """SQL: the second of the trace's start, or of `own_start` if sooner (or no rollup yet)."""
-    return (f"max(0, min({_MAX_SECOND}, min({own_start}, coalesce((SELECT t.start_time_unix_nano FROM traces AS t "
+    return (f"max(0, min({MAX_DOC_SECOND}, min({own_start}, coalesce((SELECT t.start_time_unix_nano FROM traces AS t "
             f"WHERE t.trace_id = {row}.trace_id), {own_start})) / 1000000000))")
 
 

@@ -20,9 +20,11 @@ __all__ = ["trace_where"]
 _OPERATORS = (">", ">=", "<", "<=")
 
 
-def trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], dict[str, Any]]:
+def trace_where(filters: TraceFilter, *, scan_text: bool,
+                kept_keys: set[str] | frozenset[str] = frozenset()) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions on `traces` for the filters, and their parameters; the free text only
-    with `scan_text` (text without words, which the full-text index cannot look for)."""
+    with `scan_text` (text without words, which the full-text index cannot look for).
+    `kept_keys`: the attribute keys whose values are kept at ingestion (the cost keys)."""
     where: list[str] = []
     params: dict[str, Any] = {}
     if filters.service_name:
@@ -46,8 +48,8 @@ def trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], di
         where.append("EXISTS (SELECT 1 FROM json_each(traces.models) WHERE value = :model)")
         params["model"] = filters.model
     if filters.tool:
-        # the set of traces that called it, from the index, once
-        where.append("trace_id IN (SELECT trace_id FROM spans WHERE tool_name = :tool)")
+        # one probe of the index per trace read: a common tool fills the page at once
+        where.append("EXISTS (SELECT 1 FROM spans WHERE tool_name = :tool AND spans.trace_id = traces.trace_id)")
         params["tool"] = filters.tool
     if filters.session_id:
         where.append("session_id = :session")
@@ -59,7 +61,7 @@ def trace_where(filters: TraceFilter, *, scan_text: bool) -> tuple[list[str], di
         where.append(f"end_time_unix_nano - start_time_unix_nano {_checked(operator)} :duration{i}")
         params[f"duration{i}"] = nanoseconds
     for i, (key, value) in enumerate(filters.attributes):
-        where.append(_attribute_match(key, f"attribute_key{i}", f"attribute_value{i}"))
+        where.append(_attribute_match(key, i, kept=key in kept_keys))
         params.update({f"attribute_key{i}": key, f"attribute_value{i}": value})
     if filters.pinned_only:
         where.append(PINNED_SQL)
@@ -79,13 +81,16 @@ def _checked(operator: str) -> str:
     return operator
 
 
-def _attribute_match(key: str, key_param: str, value_param: str) -> str:
-    """A configured cost key is looked up in the values kept at ingestion; any other from the
-    spans, as cost by attribute counts it ("" = the trace has no value)."""
-    return f"""CASE WHEN EXISTS (SELECT 1 FROM cost_keys WHERE key = :{key_param})
-    THEN coalesce((SELECT value FROM trace_attribute_values AS v
-                   WHERE v.trace_id = traces.trace_id AND v.key = :{key_param}), '') = :{value_param}
-    ELSE coalesce({trace_value_sql(key)}, '') = :{value_param} END"""
+def _attribute_match(key: str, i: int, *, kept: bool) -> str:
+    """The trace's value of `key` is `:attribute_value{i}` ("" = it has none), as cost by
+    attribute counts it: a kept key's from the values kept at ingestion (the set of traces
+    with the value, from an index), any other computed from the trace's spans."""
+    if not kept:
+        return f"coalesce({trace_value_sql(key)}, '') = :attribute_value{i}"
+    return (f"CASE WHEN :attribute_value{i} = '' THEN NOT EXISTS (SELECT 1 FROM trace_attribute_values AS v "
+            f"WHERE v.trace_id = traces.trace_id AND v.key = :attribute_key{i}) "
+            f"ELSE trace_id IN (SELECT trace_id FROM trace_attribute_values "
+            f"WHERE key = :attribute_key{i} AND value = :attribute_value{i}) END")
 
 
 _LOG_HAS = log_has("l")

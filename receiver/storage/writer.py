@@ -231,13 +231,19 @@ class DatabaseWriter:
                                                   after_commit=self._forget_deleted), timeout, "deleting traces")
         return deletion.counts
 
-    def delete_expired(self, before_ns: int, timeout: float) -> DeletedCounts:
-        """Retention: delete a chunk of the unpinned traces that ended before `before_ns`,
-        oldest first (`retention.expired_trace_ids`), like `delete_traces`."""
-        deletion: TraceDeletion = self._call(_Job(lambda conn: delete_traces(conn, expired_trace_ids(conn, before_ns)),
-                                                  before=self._merge_response_ids,
-                                                  after_commit=self._forget_deleted), timeout, "applying retention")
-        return deletion.counts
+    def delete_older_than(self, before_ns: int, timeout: float) -> DeletedCounts:
+        """Retention by age: delete the unpinned traces that ended before `before_ns`, oldest
+        first (`retention.expired_trace_ids`), like `delete_traces`: a chunk per job, so ingest
+        waits for one chunk at most. `timeout` is per chunk."""
+        total = DeletedCounts()
+        while True:
+            deletion: TraceDeletion = self._call(
+                _Job(lambda conn: delete_traces(conn, expired_trace_ids(conn, before_ns)),
+                     before=self._merge_response_ids, after_commit=self._forget_deleted), timeout,
+                "applying retention")
+            if not deletion.counts.trace_ids:
+                return total
+            total += deletion.counts
 
     def clear_all(self, timeout: float, *, keep_shared_rows: bool = False) -> DeletedCounts:
         """Delete everything received (see `deletion.clear_all`) and forget it here too; the

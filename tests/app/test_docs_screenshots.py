@@ -11,12 +11,13 @@ from PIL import Image
 
 from tests.conftest import REPO
 
-PICTURES = ("empty-state", "main-window-light", "main-window-dark", "messages-tab", "overview-tab")
+PICTURES = ("empty-state", "main-window-light", "main-window-dark", "messages-tab", "overview-tab", "search",
+            "broken-trace")
 
 
 def test_docs_screenshots_script_writes_every_picture(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "docs" / "screenshots.py"), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120, cwd=REPO,
+                            capture_output=True, text=True, timeout=300, cwd=REPO,
                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr[-2000:]
     for name in PICTURES:

@@ -72,16 +72,19 @@ TYPED_FILTERS = (
     "duration>3s",
     "is:pinned",
     "is:broken",
-    "attr.feature.name=chat",  # a key no span has, not a configured cost key: every trace's spans read
+    "attr.feature.name=chat",  # a kept (cost) key that no span has
+    "attr.customer.tier=gold",  # a key not kept: every trace's spans read
     "attr.session.id={session}",  # a configured cost key: its values kept at ingestion
     '"refund policy" error',
     'model:gpt-4o-mini-2024-07-18 cost>0.001 error tool:search_policy "refund" service:support-agent duration>1s',
     "tool:search_policy cost>0.001 duration>1s error",
+    'tool:search_policy "refund" service:support-agent duration>1s error',
+    "order cost>0.003",  # a common word, a cost no trace reaches: every trace read once
 )
 
 
 def _typed(store: TraceStore, text: str) -> Callable[[], object]:
-    session = store.list_traces(limit=1).traces[0].session_id or ""
+    session = store.sessions(limit=1)[0].session_id
     chosen = ListFilter(text=text.format(session=session))
     assert chosen.query.is_valid, chosen.query.error
     return lambda: store.list_traces(chosen.to_trace_filter(time.time_ns()), limit=200)
@@ -147,13 +150,15 @@ def main() -> int:
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"SQLite {__import__('sqlite3').sqlite_version}")
     width = max(map(len, queries))
-    print(f"{'query':{width}} {'median ms':>10}")
+    print(f"{'query':{width}} {'median ms':>10} {'rows':>5}")
     for name, query in queries.items():
         if query is None:  # too slow to repeat
             query, repeat = (lambda: store.list_traces(TraceFilter(text="->"), limit=200)), 1
         else:
             repeat = args.repeat
-        print(f"{name:{width}} {timed(query, repeat):10.1f}")
+        answer = query() if repeat > 1 else None
+        rows = len(answer.traces) if hasattr(answer, "traces") else ""
+        print(f"{name:{width}} {timed(query, repeat):10.1f} {rows:>5}")
     store.close()
     return 0
 

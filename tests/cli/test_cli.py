@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -176,3 +177,22 @@ def test_pin_and_unpin_change_what_is_pinned_filters_list(stored_trace, receiver
     assert run_tracepane("unpin", stored_trace, "--db", str(db_path)).stdout.strip() == f"{stored_trace} unpinned"
     assert json.loads(run_tracepane("traces", "--db", str(db_path), "--json", "--filter", "is:pinned").stdout) == []
     assert run_tracepane("pin", "0" * 32, "--db", str(db_path)).returncode == 1
+
+
+def test_prune_deletes_old_traces_but_keeps_pinned_ones(receiver, db_path):
+    old, old_pinned, recent = new_trace_id(), new_trace_id(), new_trace_id()
+    ten_days_ago = time.time_ns() - 10 * 86_400 * 10**9
+    spans = [make_span(trace_id=old, name="old run", start_ns=ten_days_ago),
+             make_span(trace_id=old_pinned, name="old run, pinned", start_ns=ten_days_ago + 10**9),
+             make_span(trace_id=recent, name="today's run", start_ns=time.time_ns() - 10**9)]
+    assert post(receiver.addresses.http_port, make_request(*spans).SerializeToString()).status == 200
+    assert receiver.flush(10)
+    receiver.set_pinned([old_pinned.hex()])
+    receiver.stop()
+
+    pruned = run_tracepane("prune", "--older-than", "7", "--db", str(db_path), "--json")
+    assert pruned.returncode == 0, pruned.stderr
+    assert json.loads(pruned.stdout) == {"traces": 1, "spans": 1, "logs": 0}
+    left = {row["trace_id"] for row in json.loads(run_tracepane("traces", "--db", str(db_path), "--json").stdout)}
+    assert left == {old_pinned.hex(), recent.hex()}
+    assert run_tracepane("prune", "--older-than", "soon", "--db", str(db_path)).returncode == 2

@@ -60,14 +60,22 @@ def test_words_match_in_any_case_and_accent_as_whole_words(receiver, store):
     assert _found(store, "Café?") == [trace.hex()]
 
 
+@pytest.mark.parametrize("filters_first", [False, True], ids=["from the index", "filters first"])
 @pytest.mark.parametrize("indexed", [True, False], ids=["indexed", "not indexed yet"])
-def test_pages_hold_every_match_once_newest_first_however_spans_arrived(receiver, store, monkeypatch, indexed):
+def test_pages_hold_every_match_once_newest_first_however_spans_arrived(receiver, store, monkeypatch, indexed,
+                                                                         filters_first):
     # 40 traces, 0.4 s apart, whose starts are shuffled against their arrival; each sends a
     # child first and its root later, so a trace's start moves back after it was indexed.
     # The words are in the child, which starts up to 90 s after its root: the index meets
     # a trace well before its start's turn, and must read on for traces that started later.
     monkeypatch.setattr(text_search, "_FIRST_BATCH", 2)  # many small reads: the stopping rule is exercised
     monkeypatch.setattr(text_search, "_MAX_BATCH", 4)
+    if filters_first:  # with other filters (the cursor of a later page is one), the traces first, in threes
+        monkeypatch.setattr(text_search, "_STREAM_FIRST_DOCS", 0)
+        monkeypatch.setattr(text_search, "_FILTERS_FIRST_CHUNK", 3)
+        monkeypatch.setattr(text_search, "_FILTERS_FIRST_TRACES", 300)
+    else:
+        monkeypatch.setattr(text_search, "_STREAM_FIRST_DOCS", 10**9)
     rng = random.Random(7)
     starts = [BASE_NS + i * SECOND * 2 // 5 for i in range(40)]
     rng.shuffle(starts)
