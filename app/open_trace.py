@@ -1,6 +1,8 @@
 """The trace the user has open: its outline loaded on the `QueryWorker` when selected, and
 loaded again when a commit touches it, so its waterfall grows while its spans are still
-arriving; and the full span (content, log records) of the span being looked at.
+arriving; and the full span (content, log records) of the span being looked at. A trace may
+be opened `together` with others (the fragments of a run whose context was lost): their
+spans are shown as one, under the open trace's id.
 
 The outline (`TraceStore.get_trace_outline`) is what a waterfall needs of every span, and
 stays quick at 10,000 spans; a span's attributes, messages and logs are fetched when it is
@@ -54,6 +56,24 @@ def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load
     return _Load(outline, full)
 
 
+def _load_together(store: TraceStore, trace_ids: tuple[str, ...], wanted_span_id: str | None) -> _Load:
+    """The traces' spans as one outline under the first's id, in start order. The others may
+    have been deleted meanwhile: they are left out."""
+    spans: list[StoredSpan] = []
+    full: dict[str, FullSpan] = {}
+    for i, trace_id in enumerate(trace_ids):
+        try:
+            load = _load(store, trace_id, wanted_span_id)
+        except TraceNotFound:
+            if i == 0:
+                raise
+            continue
+        spans += load.outline.spans
+        full.update(load.full)
+    spans.sort(key=lambda span: (span.start_time_unix_nano, span.span_id))
+    return _Load(TraceDetail(trace_ids[0], spans, []), full)
+
+
 class OpenTrace(QObject):
     sig_loaded = Signal(object)  # the open trace's outline TraceDetail (again, with more spans, as it grows)
     sig_closed = Signal()  # nothing is open (deselected, or the trace was deleted)
@@ -64,14 +84,20 @@ class OpenTrace(QObject):
         super().__init__(parent)
         self.worker = worker
         self.trace_id: str | None = None
+        self.together: tuple[str, ...] = ()  # other traces shown with it, oldest first
         self.detail: TraceDetail | None = None  # the outline: no attributes, content or log records
+        self._trace_of: dict[str, str] = {}  # span id -> trace id, of the spans shown together
         self._full: OrderedDict[str, FullSpan] = OrderedDict()
         self._span_id: str | None = None  # the span last asked for in full
 
-    def open(self, trace_id: str | None) -> None:
-        if trace_id == self.trace_id:
+    def open(self, trace_id: str | None, together: tuple[str, ...] = ()) -> None:
+        """Open a trace (None: close it), alone or with others shown as one."""
+        together = tuple(t for t in together if t != trace_id) if trace_id is not None else ()
+        if trace_id == self.trace_id and together == self.together:
             return
-        self.trace_id, self.detail, self._span_id = trace_id, None, None
+        if trace_id != self.trace_id:
+            self.detail, self._span_id = None, None
+        self.trace_id, self.together = trace_id, together
         self._full.clear()
         if trace_id is None:
             self.worker.ask(lambda store: None, lambda _: None, key="open-trace")  # drops a load in flight
@@ -91,7 +117,8 @@ class OpenTrace(QObject):
             return full
         trace_id = self.trace_id
         if trace_id is not None:
-            self.worker.ask(lambda store: store.get_span(trace_id, span_id),
+            own = self._trace_of.get(span_id, trace_id)
+            self.worker.ask(lambda store: store.get_span(own, span_id),
                             lambda full: self._span_read(trace_id, full), key="open-span",
                             on_failed=self.sig_failed.emit)
         return None
@@ -101,17 +128,27 @@ class OpenTrace(QObject):
             return
         if event.cleared or self.trace_id in event.deleted_trace_ids:
             self.open(None)
-        elif self.trace_id in event.trace_ids:
+        elif event.deleted_trace_ids & set(self.together):
+            self.together = tuple(t for t in self.together if t not in event.deleted_trace_ids)
+            self._load()
+        elif self.trace_id in event.trace_ids or event.trace_ids & set(self.together):
             self._load()
 
     def _load(self) -> None:
-        trace_id, wanted = self.trace_id, self._span_id
-        self.worker.ask(lambda store: _load(store, trace_id, wanted), lambda load: self._apply(trace_id, load),
-                        key="open-trace", on_failed=self.sig_failed.emit)
+        trace_id, wanted, together = self.trace_id, self._span_id, self.together
+        if together:
+            def read(store: TraceStore) -> _Load:
+                return _load_together(store, (trace_id, *together), wanted)
+        else:
+            def read(store: TraceStore) -> _Load:
+                return _load(store, trace_id, wanted)
+        self.worker.ask(read, lambda load: self._apply(trace_id, together, load), key="open-trace",
+                        on_failed=self.sig_failed.emit)
 
-    def _apply(self, trace_id: str, load: _Load) -> None:
-        if trace_id == self.trace_id:
+    def _apply(self, trace_id: str, together: tuple[str, ...], load: _Load) -> None:
+        if trace_id == self.trace_id and together == self.together:
             self.detail = load.outline
+            self._trace_of = {span.span_id: span.trace_id for span in load.outline.spans} if together else {}
             self._full = OrderedDict(load.full)  # a reload's spans may have changed, and their logs arrived
             self.sig_loaded.emit(load.outline)
 

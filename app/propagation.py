@@ -7,7 +7,10 @@ from __future__ import annotations
 from app.formatting import plural
 from receiver import TraceSummary
 
-__all__ = ["PROPAGATION_HINT", "propagation_problem"]
+__all__ = ["FRAGMENT_WINDOW_NS", "PROPAGATION_HINT", "fragments_near", "propagation_problem"]
+
+# Traces of one session this close to a broken one are likely fragments of the same run.
+FRAGMENT_WINDOW_NS = 60_000_000_000
 
 PROPAGATION_HINT = (
     "The context was probably not propagated across a process boundary: over MCP or a custom "
@@ -25,3 +28,11 @@ def propagation_problem(trace: TraceSummary, now_ns: int) -> str:
                 f"{'points' if trace.orphan_spans == 1 else 'point'} at a parent that is not here.")
     return (f"{plural(trace.orphan_spans, 'span')} {'points' if trace.orphan_spans == 1 else 'point'} "
             "at a parent span that never arrived.")
+
+
+def fragments_near(trace: TraceSummary, session_traces: list[TraceSummary]) -> list[str]:
+    """The other traces of `trace`'s session that ran within `FRAGMENT_WINDOW_NS` of it (the
+    pieces a lost context splits one run into), oldest first."""
+    low, high = trace.start_time_unix_nano - FRAGMENT_WINDOW_NS, trace.end_time_unix_nano + FRAGMENT_WINDOW_NS
+    return [t.trace_id for t in sorted(session_traces, key=lambda t: (t.start_time_unix_nano, t.trace_id))
+            if t.trace_id != trace.trace_id and t.start_time_unix_nano <= high and t.end_time_unix_nano >= low]

@@ -210,6 +210,10 @@ def main() -> int:
         wait_until(lambda: window.trace_header.problem_label.isVisible())
         settle(300)
         save(window, out / "broken-trace.png")
+        window.trace_header.problem_label.linkActivated.emit("together:conv-demo-0001")  # its link, clicked
+        wait_until(lambda: bool(window.open_trace.together) and window.waterfall.model.span_count() > 1)
+        settle(300)
+        save(window, out / "broken-trace-together.png")
         window.close()
         worker.shutdown()
         host.stop()

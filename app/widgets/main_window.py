@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.bridge import ReceiverBridge
 from app.compare_controller import CompareController
 from app.exchange import TraceExchange
+from app.fragments_controller import FragmentsController
 from app.list_filter import ListFilter, TraceSelection
 from app.meters_controller import MetersController
 from app.models.trace_list_model import TraceListModel
@@ -242,6 +243,7 @@ class MainWindow(QMainWindow):
         self.clear_action = QAction(icon("clear"), "Clear all data…", self)
         self.comparer = CompareController(self.worker, self.trace_list, self.status, self)
         sharing = self.exchange
+        self.fragments = FragmentsController(self.worker, self.open_trace, self.trace_header, self.status, self)
         self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
         self.trace_list.context_actions = [self.pins.action, self.comparer.action, sharing.markdown_action,
                                            sharing.export_action, sharing.export_redacted_action]

@@ -21,10 +21,14 @@ __all__ = ["TraceHeader"]
 
 class TraceHeader(QWidget):
     sig_session_wanted = Signal(str)  # the session id whose traces the user wants listed together
+    sig_together_wanted = Signal(str)  # show the open trace with its session's traces from around then
+    sig_alone_wanted = Signal()  # show the open trace by itself again
 
     def __init__(self, parent: QWidget | None = None, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__(parent)
         self._clock_ns = clock_ns
+        self._trace: TraceSummary | None = None
+        self._together = 0  # other traces shown with it
         self.title_label = QLabel()
         font = self.title_label.font()
         font.setBold(True)
@@ -49,13 +53,16 @@ class TraceHeader(QWidget):
         self.problem_label.setStyleSheet("QLabel#propagation_problem { border: 1px solid #d08a1e; "
                                          "border-radius: 4px; padding: 4px 6px; }")
         self.problem_label.setToolTip(PROPAGATION_HINT)
-        self.problem_label.linkActivated.connect(lambda session: self.sig_session_wanted.emit(session))
+        self.problem_label.linkActivated.connect(self._link_clicked)
         self.problem_label.hide()
         layout.addWidget(self.problem_label, 2, 0, 1, 2)
         layout.setColumnStretch(0, 1)
         self.show_trace(None)
 
     def show_trace(self, trace: TraceSummary | None) -> None:
+        if trace is None or self._trace is None or trace.trace_id != self._trace.trace_id:
+            self._together = 0
+        self._trace = trace
         if trace is None:
             self.title_label.setText("No trace selected")
             self.facts_label.setText("")
@@ -76,14 +83,36 @@ class TraceHeader(QWidget):
         self.id_label.setText(trace.trace_id)
         self._show_problem(trace)
 
+    def set_together(self, others: int) -> None:
+        """The open trace is shown with `others` more traces of its session (0: alone)."""
+        self._together = others
+        if self._trace is not None:
+            self._show_problem(self._trace)
+
     def _show_problem(self, trace: TraceSummary) -> None:
         problem = propagation_problem(trace, self._clock_ns())
-        self.problem_label.setVisible(bool(problem))
+        self.problem_label.setVisible(bool(problem) or self._together > 0)
+        session = html.escape(trace.session_id or "")
+        if self._together:
+            self.problem_label.setText(
+                f"Shown together with {plural(self._together, 'other trace')} of session {session} from around "
+                f'then: the fragments of one run? <a href="alone:">Show this trace alone</a>')
+            return
         if not problem:
             return
         text = (f"<b>⚠ Broken trace.</b> {html.escape(problem)} Over MCP or a custom RPC, pass "
                 "<tt>traceparent</tt> by hand (hover for more).")
         if trace.session_id:  # the other fragments of the run are likely its session's other traces
-            text += (f' <a href="{html.escape(trace.session_id)}">List the traces of session '
-                     f"{html.escape(trace.session_id)} together</a>")
+            text += (f' <a href="together:{session}">Show it with its session\'s traces from around then</a>'
+                     f' · <a href="list:{session}">List the session\'s traces</a>')
         self.problem_label.setText(text)
+
+    def _link_clicked(self, link: str) -> None:
+        what, _, session = link.partition(":")
+        session = html.unescape(session)
+        if what == "together":
+            self.sig_together_wanted.emit(session)
+        elif what == "list":
+            self.sig_session_wanted.emit(session)
+        elif what == "alone":
+            self.sig_alone_wanted.emit()

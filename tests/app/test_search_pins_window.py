@@ -11,8 +11,9 @@ from PySide6.QtCore import Qt
 
 from app.list_filter import ListFilter
 from app.models.trace_list_model import Column, TraceListModel
+from app.propagation import fragments_near
 from app.widgets.trace_header import TraceHeader
-from receiver import TracePage
+from receiver import TracePage, TraceSummary
 from receiver.records import PROPAGATION_GRACE_NS
 from tests.app.test_main_window import WAIT_MS, _load_demo, _rows
 from tests.conftest import post
@@ -117,8 +118,9 @@ def test_the_trace_header_explains_a_broken_trace_and_lists_its_session(qtbot, r
     assert not header.problem_label.isHidden()
     assert "root span never arrived" in header.problem_label.text()
     assert "traceparent" in header.problem_label.text()
+    assert 'href="together:conv-9"' in header.problem_label.text()
     with qtbot.waitSignal(header.sig_session_wanted, timeout=WAIT_MS) as wanted:
-        header.problem_label.linkActivated.emit("conv-9")
+        header.problem_label.linkActivated.emit("list:conv-9")
     assert wanted.args == ["conv-9"]
 
 
@@ -128,3 +130,46 @@ def test_listing_a_sessions_fragments_together(qtbot, window):
     window.trace_header.sig_session_wanted.emit("conv-9")
     qtbot.waitUntil(lambda: window.list_model.trace_ids() == [broken], timeout=WAIT_MS)
     assert window.filter_bar.value() == ListFilter(text="session:conv-9")
+
+
+def test_a_broken_trace_is_shown_together_with_its_sessions_fragments_and_alone_again(qtbot, window):
+    """An agent's trace called an MCP server whose span landed in a trace of its own (the
+    client did not pass traceparent); a third trace of the session ran an hour earlier."""
+    client, server, earlier = new_trace_id(), new_trace_id(), new_trace_id()
+    now = time.time_ns()
+    agent = make_span(trace_id=client, name="invoke_agent", start_ns=now - 5 * 10**9, duration_ns=4 * 10**9,
+                      attributes={"session.id": "conv-7"})
+    call = make_span(trace_id=client, parent_span_id=agent.span_id, name="tools/call lookup (client)",
+                     start_ns=now - 4 * 10**9, duration_ns=10**9)
+    served = make_span(trace_id=server, parent_span_id=b"\x09" * 8, name="tools/call lookup (server)",
+                       start_ns=now - 4 * 10**9 + 10**8, duration_ns=5 * 10**8, attributes={"session.id": "conv-7"})
+    old = make_span(trace_id=earlier, name="invoke_agent", start_ns=now - 3600 * 10**9,
+                    attributes={"session.id": "conv-7"})
+    assert post(window.host.receiver.addresses.http_port,
+                make_request(agent, call, served, old).SerializeToString()).status == 200
+    qtbot.waitUntil(lambda: window.list_model.rowCount() == 3, timeout=WAIT_MS)
+    window.trace_list.select_trace(server.hex())
+    qtbot.waitUntil(lambda: window.waterfall.model.span_count() == 1, timeout=WAIT_MS)
+
+    window.trace_header.problem_label.linkActivated.emit("together:conv-7")
+    qtbot.waitUntil(lambda: window.waterfall.model.span_count() == 3, timeout=WAIT_MS)  # not the hour-old run
+    assert window.open_trace.together == (client.hex(),)
+    assert "Shown together with 1 other trace of session conv-7" in window.trace_header.problem_label.text()
+    client_span = window.waterfall.first_span(lambda s: s.name == "tools/call lookup (client)")
+    window.waterfall.select_span(client_span.span_id)  # a span of the other trace, read in full from it
+    qtbot.waitUntil(lambda: window.inspector.span() is not None
+                    and window.inspector.span().name == "tools/call lookup (client)", timeout=WAIT_MS)
+
+    window.trace_header.problem_label.linkActivated.emit("alone:")
+    qtbot.waitUntil(lambda: window.waterfall.model.span_count() == 1, timeout=WAIT_MS)
+    assert window.open_trace.together == ()
+
+
+def test_fragments_are_the_sessions_traces_within_a_minute():
+    def trace(trace_id: str, start_s: float, end_s: float):
+        return TraceSummary(trace_id, "run", True, "svc", int(start_s * 1e9), int(end_s * 1e9), 1, 0, 0)
+
+    broken = trace("b", 1000, 1002)
+    session = [trace("before", 900, 939.9), trace("just before", 930, 941), broken, trace("after", 1061, 1070),
+               trace("just after", 1062.5, 1063)]
+    assert fragments_near(broken, session) == ["just before", "after"]
