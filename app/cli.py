@@ -77,9 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracepane", parents=[common(False)],
         description="Local-first trace viewer for LLM apps and agents: OTLP in, SQLite on disk.")
-    from app import __version__
-
-    parser.add_argument("--version", action="version", version=f"tracepane {__version__}")
+    parser.add_argument("--version", action=_PrintVersion)
     window = parser.add_argument_group("the window (tracepane with no command)")
     window.add_argument("--demo", action="store_true", help="load the demo traces when the window opens")
     window.add_argument("--screenshot", metavar="PATH",
@@ -88,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the page to show (default traces)")
     window.add_argument("--theme", default="auto", choices=("auto", "light", "dark"),
                         help="colours: follow the system (default), or force light or dark")
+    window.add_argument("--self-test", action="store_true",
+                        help="check this build works here: a temporary database, free ports, a span over "
+                             "OTLP/gRPC and one over OTLP/HTTP, shown in the window offscreen; exit 0 or 1")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     shared = common(True)  # one parent for every subcommand: building it is most of the parser's cost
@@ -140,6 +141,20 @@ def _port(text: str) -> int:
     return port
 
 
+class _PrintVersion(argparse.Action):
+    """`--version`, its number read only when asked for (`app.version`)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args) -> None:
+        from app.version import app_version
+
+        print(f"tracepane {app_version()}")
+        parser.exit()
+
+
 def _days(text: str) -> float:
     try:
         days = float(text)
@@ -186,6 +201,10 @@ def _print_json(value: object) -> None:
 
 def cmd_default(args: argparse.Namespace) -> int:
     """The desktop window, with the receiver in the same process."""
+    if args.self_test:
+        from app.self_test import run_self_test
+
+        return run_self_test()
     from app.gui import GuiOptions, run_app
 
     options = GuiOptions(demo=args.demo, screenshot=Path(args.screenshot).expanduser() if args.screenshot else None,

@@ -27,6 +27,11 @@ class AppSettings:
         self._qs = (QSettings(str(path), QSettings.Format.IniFormat) if path
                     else QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Tracepane", "tracepane"))
 
+    @property
+    def file_path(self) -> Path:
+        """Where the settings are kept (the About dialog shows it)."""
+        return Path(self._qs.fileName())
+
     def state(self, name: str) -> QByteArray | None:
         """A widget's saved state (`saveState`/`saveGeometry`), or None."""
         value = self._qs.value(f"window/{name}")

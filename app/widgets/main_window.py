@@ -50,6 +50,7 @@ from app.shortcuts import (
 from app.side_pages import SidePages
 from app.spend_alert import SpendAlert
 from app.trace_list_controller import TraceListController
+from app.widgets.about_dialog import AboutDialog
 from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
 from app.widgets.find_bar import FindBar, TraceFinder
@@ -283,6 +284,17 @@ class MainWindow(QMainWindow):
         self.addAction(self.shortcuts_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
+        self.about_action = QAction("About Tracepane", self, menuRole=QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def show_about(self) -> AboutDialog:
+        config = self.host.config
+        dialog = AboutDialog({"Database": config.db_path, "Price overrides": config.price_file,
+                              "Settings": self.settings.file_path}, self.windowIcon(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _make_key_bindings(self) -> None:
         """The keys of app.shortcuts that belong to the window, or to a pane the window composes."""
