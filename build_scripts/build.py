@@ -4,7 +4,7 @@
 
 Runs `sys.executable -m PyInstaller` (any venv with the test extra installed has it) on
 `build_scripts/tracepane.spec`. The bundle is DIR/tracepane/ (default DIR: dist/), and its
-only file named `tracepane` is the program; on macOS PyInstaller also makes DIR/Tracepane.app.
+only file named `tracepane` is the program; on macOS it is DIR/Tracepane.app instead.
 Then, unless --no-package:
 
 - Linux: DIR/tracepane-VERSION-linux-ARCH.tar.gz, the bundle with a `.desktop` file and
@@ -45,10 +45,13 @@ def main() -> int:
                     "--distpath", str(dist), "--workpath", str(ROOT / "build" / "pyinstaller"), str(SPEC)],
                    check=True, cwd=ROOT)
     bundle = dist / "tracepane"
-    programs = [p for p in bundle.rglob("tracepane*") if p.is_file() and p.stem == "tracepane"
-                and p.suffix in ("", ".exe")]
+    if sys.platform == "darwin":  # the .app holds the same files: one program named tracepane under DIR
+        shutil.rmtree(bundle)
+        bundle = dist / "Tracepane.app"
+    programs = [p for p in dist.rglob("tracepane*") if p.is_file() and not p.is_symlink()
+                and p.name in ("tracepane", "tracepane.exe")]
     if len(programs) != 1:
-        raise SystemExit(f"expected one program named tracepane in {bundle}, found {programs}")
+        raise SystemExit(f"expected one program named tracepane under {dist}, found {programs}")
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle: {bundle} ({size / 2**20:.0f} MiB) in {time.perf_counter() - started:.0f} s; "
           f"program: {programs[0]}")
