@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--allow-origin", action="append", default=default, metavar="ORIGIN",
                        help="let web pages from ORIGIN (e.g. http://localhost:5173) export here; repeatable "
                             "(env TRACEPANE_CORS_ORIGINS, comma-separated; default: none)")
+        p.add_argument("--allow-host", action="append", default=default, metavar="NAME",
+                       help="accept OTLP/HTTP requests addressed to NAME (e.g. host.docker.internal) besides "
+                            "localhost, 127.0.0.1, [::1] and --host; repeatable (env TRACEPANE_ALLOWED_HOSTS, "
+                            "comma-separated); others get 421, a guard against DNS rebinding")
         p.add_argument("--no-content", action="store_true", default=default if suppress else False,
                        help="store spans, tokens and costs but no prompts, completions or tool arguments "
                             "(env TRACEPANE_STORE_CONTENT=false)")
@@ -180,6 +184,7 @@ def _config(args: argparse.Namespace):
 
     return ReceiverConfig.resolve(db_path=args.db, host=args.host, grpc_port=args.grpc_port,
                                   http_port=args.http_port, cors_origins=args.allow_origin,
+                                  allowed_hosts=args.allow_host,
                                   store_content=False if args.no_content else None, price_file=args.price_file)
 
 

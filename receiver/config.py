@@ -42,6 +42,9 @@ class ReceiverConfig:
     write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S
     # Web origins whose pages may export here (browser-side OTLP exporters); none by default.
     cors_origins: tuple[str, ...] = ()
+    # Host names OTLP/HTTP requests may give besides localhost, 127.0.0.1, [::1] and the
+    # listen address (the DNS-rebinding guard, receiver.otlp.host_guard).
+    allowed_hosts: tuple[str, ...] = ()
     # False: keep spans, tokens and costs but no prompts, completions or tool arguments.
     store_content: bool = True
     # User prices (TOML) that override or add models; default: price_overrides.toml beside the database.
@@ -65,8 +68,9 @@ class ReceiverConfig:
                 if parsed is not None:
                     values[f.name] = parsed
         values.setdefault("db_path", default_db_path())
-        if "cors_origins" in values:
-            values["cors_origins"] = tuple(values["cors_origins"])
+        for name in ("cors_origins", "allowed_hosts"):
+            if name in values:
+                values[name] = tuple(values[name])
         values["db_path"] = Path(values["db_path"]).expanduser()
         price_file = values.get("price_file") or values["db_path"].parent / "price_overrides.toml"
         values["price_file"] = Path(price_file).expanduser()
@@ -108,6 +112,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "batch_spans": _positive_int,
     "write_timeout_s": _positive_float,
     "cors_origins": lambda raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
+    "allowed_hosts": lambda raw: tuple(name.strip() for name in raw.split(",") if name.strip()),
     "store_content": lambda raw: _boolean(raw),
     "price_file": Path,
     "genai_analysis": lambda raw: _boolean(raw),

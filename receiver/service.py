@@ -96,7 +96,8 @@ class Receiver:
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())
             _, http_port, stop_http = start_http_server(ingestor, cfg.host, cfg.http_port,
                                                         max_request_bytes=cfg.max_request_bytes,
-                                                        cors_origins=cfg.cors_origins)
+                                                        cors_origins=cfg.cors_origins,
+                                                        allowed_hosts=cfg.allowed_hosts)
             stack.callback(stop_http)
             self._stack = stack.pop_all()
         self._writer, self._ingestor = writer, ingestor

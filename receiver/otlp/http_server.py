@@ -27,6 +27,7 @@ from receiver.errors import (
 )
 from receiver.ingest import Ingestor, IngestResult, PayloadFormat, Signal
 from receiver.otlp.grpc_server import SERVICES
+from receiver.otlp.host_guard import allowed_host_names, host_name
 from receiver.otlp.http_body import BrokenFraming, Oversize, decode_content, read_chunked_body, read_sized_body
 from receiver.otlp.ports import address_family, describe_bind_error, host_port
 
@@ -52,11 +53,12 @@ class OtlpHttpServer(ThreadingHTTPServer):
     allow_reuse_port = False
 
     def __init__(self, address: tuple[str, int], ingestor: Ingestor, max_request_bytes: int,
-                 cors_origins: tuple[str, ...] = ()) -> None:
+                 cors_origins: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = ()) -> None:
         self.address_family = address_family(address[0])
         self.ingestor = ingestor
         self.max_request_bytes = max_request_bytes
         self.cors_origins = frozenset(cors_origins)
+        self.host_names = allowed_host_names(address[0], allowed_hosts)
         super().__init__(address, OtlpRequestHandler)
 
     def origin_allowed(self, origin: str) -> bool:
@@ -76,7 +78,7 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         signal = ROUTES.get(path)
         media = MEDIA_TYPES.get(self.headers.get_content_type())
         reply_json = media is not PayloadFormat.PROTOBUF
-        if not self._cross_origin_allowed():
+        if not self._host_allowed(reply_json) or not self._cross_origin_allowed():
             return
         if signal is None:
             self.close_connection = True  # body left unread
@@ -100,6 +102,8 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         """CORS preflight of a browser-side exporter: answered only for allowed origins."""
         self._cors_headers = {}
         origin = self.headers.get("Origin")
+        if not self._host_allowed(True):
+            return
         if self.path.split("?", 1)[0] not in ROUTES:
             self._reply_error(HTTPStatus.NOT_FOUND, "no OTLP endpoint here", "NOT_FOUND", True)
         elif not origin or not self.server.origin_allowed(origin):
@@ -121,6 +125,19 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._reply_error(HTTPStatus.METHOD_NOT_ALLOWED, "OTLP/HTTP takes POST", "UNIMPLEMENTED",
                           True, extra_headers={"Allow": "POST"})
+
+    def _host_allowed(self, reply_json: bool) -> bool:
+        """The DNS-rebinding guard (`host_guard`): a request naming another host gets 421.
+        A request without a Host header (no browser sends one) is served."""
+        header = self.headers.get("Host")
+        if header is None or host_name(header) in self.server.host_names:
+            return True
+        self.close_connection = True  # body left unread
+        self.server.ingestor.note_failed_request()
+        self._reply_error(HTTPStatus.MISDIRECTED_REQUEST,
+                          f"Host {header!r} is not a name of this receiver (a guard against DNS rebinding); "
+                          "start Tracepane with --allow-host NAME to accept it", "PERMISSION_DENIED", reply_json)
+        return False
 
     def _cross_origin_allowed(self) -> bool:
         """A request from a web page (it carries Origin) is served only for allowed origins,
@@ -232,10 +249,11 @@ def _varint(value: int) -> bytes:
 
 
 def start_http_server(ingestor: Ingestor, host: str, port: int, *, max_request_bytes: int,
-                      cors_origins: tuple[str, ...] = ()) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
+                      cors_origins: tuple[str, ...] = (),
+                      allowed_hosts: tuple[str, ...] = ()) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
     """Start serving on a thread; return the server, the bound port and a stop function."""
     try:
-        server = OtlpHttpServer((host, port), ingestor, max_request_bytes, cors_origins)
+        server = OtlpHttpServer((host, port), ingestor, max_request_bytes, cors_origins, allowed_hosts)
     except OSError as exc:
         raise PortInUse(f"cannot listen for OTLP/HTTP on {host_port(host, port)}: "
                         f"{describe_bind_error(exc, port)}") from None
