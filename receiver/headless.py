@@ -39,6 +39,8 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
         except ReceiverError as exc:
             print(f"tracepane: {exc}", file=err, flush=True)
             return 1
+        for notice in receiver.notices:
+            print(f"tracepane: warning: {notice}", file=err, flush=True)
         if not is_loopback(config.host):
             print(f"tracepane: warning: listening on {config.host}, not loopback: other machines can "
                   "send telemetry here (there is no authentication)", file=err, flush=True)

@@ -66,6 +66,7 @@ class Receiver:
         self._writer: DatabaseWriter | None = None
         self._ingestor: Ingestor | None = None
         self.addresses: ListenAddresses | None = None
+        self.notices: list[str] = []  # what the user must hear of, from starting (a database set aside)
 
     def start(self, *, listen: bool = True) -> ListenAddresses | None:
         """Open the database and start the writer, then (with `listen`) the two servers.
@@ -80,6 +81,9 @@ class Receiver:
                                 subscribers=self._subscribers)
             writer.start()
             stack.callback(writer.close)
+            if writer.set_aside:
+                log.info("%s", writer.set_aside)  # the caller tells the user (`notices`)
+                self.notices.append(writer.set_aside)
             price_file = cfg.price_file if cfg.price_file and cfg.price_file.exists() else None
             try:
                 analyser = SpanAnalyser(price_file=price_file, store_content=cfg.store_content)

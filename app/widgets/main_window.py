@@ -522,6 +522,8 @@ class MainWindow(QMainWindow):
 
     def _receiver_changed(self) -> None:
         running = self.host.receiver is not None
+        if running and self.host.receiver.notices:  # e.g. an unusable database moved aside
+            self.status.showMessage("Note: " + "; ".join(self.host.receiver.notices))
         if running:
             self.list_controller.reload()  # what it stored while starting (or the file it just created)
             self._ask_facets()

@@ -46,6 +46,7 @@ from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.retention import expired_trace_ids
 from receiver.storage.schema import open_write_db
+from receiver.storage.set_aside import set_aside_if_unusable
 from receiver.storage.text_index import index_pending
 from receiver.storage.usage import add_new_spans
 
@@ -142,6 +143,7 @@ class DatabaseWriter:
         self._closing = False
         self._ready = threading.Event()
         self._startup_error: Exception | None = None
+        self.set_aside = ""  # what was done with an unusable file found at the path (`set_aside`)
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
         # writer-thread state: the shared rows the database is known to hold, to skip statements
         self._known_ids: dict[str, set[int]] = {table: set() for table, _ in SHARED_ROWS}
@@ -275,6 +277,7 @@ class DatabaseWriter:
 
     def _run(self) -> None:
         try:
+            self.set_aside = set_aside_if_unusable(self._db_path)
             db = open_write_db(self._db_path)
         except Exception as exc:  # reported to start(), never raised across threads
             self._startup_error = StorageFailed(f"cannot open database {self._db_path}: {exc}")

@@ -46,3 +46,11 @@ def test_about_names_the_version_licence_and_the_paths_in_use(qtbot, window):
     from PySide6.QtGui import QGuiApplication
 
     assert f"Database: {window.host.config.db_path}" in QGuiApplication.clipboard().text()
+
+
+def test_the_window_says_when_it_moved_an_unusable_database_aside(qtbot, make_window, db_path):
+    db_path.write_bytes(b"not a database" * 100)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.host.receiver is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: "moved to" in window.status.currentMessage(), timeout=10_000)
+    assert "is not a database" in window.status.currentMessage()
