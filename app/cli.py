@@ -276,10 +276,7 @@ def read_traces(args: argparse.Namespace, *given: str) -> list:
     from receiver.errors import DatabaseMissing, TraceNotFound
     from receiver.storage.store import TraceStore
 
-    wanted = [text.strip().lower() for text in given]
-    for text, trace_id in zip(given, wanted, strict=True):
-        if not _HEX_PREFIX.match(trace_id):
-            raise BadUsage(f"a TRACE_ID is hex digits (32 for a full id), not {text!r}")
+    wanted = _hex_ids(given)
     store = TraceStore(_db_path(args))
     try:
         details = []
@@ -291,6 +288,15 @@ def read_traces(args: argparse.Namespace, *given: str) -> list:
         return details
     finally:
         store.close()
+
+
+def _hex_ids(given: Sequence[str]) -> list[str]:
+    """Trace ids or prefixes as typed, lower case; `BadUsage` for one that is not hex."""
+    wanted = [text.strip().lower() for text in given]
+    for text, trace_id in zip(given, wanted, strict=True):
+        if not _HEX_PREFIX.match(trace_id):
+            raise BadUsage(f"a TRACE_ID is hex digits (32 for a full id), not {text!r}")
+    return wanted
 
 
 def _unique_trace_id(store, prefix: str) -> str:
@@ -367,12 +373,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     from receiver.errors import ReceiverError, TraceNotFound
     from receiver.storage.store import TraceStore
 
-    wanted = [t.strip().lower() for t in args.trace_ids]
-    for given, trace_id in zip(args.trace_ids, wanted, strict=True):
-        if not _HEX_PREFIX.match(trace_id):
-            print(f"tracepane delete: error: TRACE_ID must be hex digits (32 for a full id), not {given!r}",
-                  file=sys.stderr)
-            return EXIT_USAGE
+    wanted = _hex_ids(args.trace_ids)
     db_path = _db_path(args)
     if not db_path.exists():
         raise CommandFailed(f"trace {wanted[0]} not found (no database at {db_path})")
@@ -437,15 +438,22 @@ def cmd_clear(args: argparse.Namespace) -> int:
 
 
 def cmd_pin(args: argparse.Namespace) -> int:
-    from receiver.errors import ReceiverError
-    from receiver.storage.pins import set_pinned
+    from receiver.errors import DatabaseMissing, ReceiverError, TraceNotFound
+    from receiver.storage.store import TraceStore
 
     pinned = args.command_name == "pin"
     db_path = _db_path(args)
-    trace_ids = [detail.trace_id for detail in read_traces(args, *args.trace_ids)]
+    wanted = _hex_ids(args.trace_ids)
+    store = TraceStore(db_path)
+    try:  # resolved and checked from the list's rows: the spans need not be read
+        trace_ids = [store.get_trace_summary(t if len(t) == 32 else _unique_trace_id(store, t)).trace_id
+                     for t in wanted]
+    except (TraceNotFound, DatabaseMissing) as exc:
+        raise CommandFailed(f"{exc}; nothing pinned") from None
+    finally:
+        store.close()
     try:
-        changed = _with_writer(db_path, lambda writer: writer.run_job(
-            lambda conn: set_pinned(conn, trace_ids, pinned), CLI_JOB_TIMEOUT_S))
+        changed = _with_writer(db_path, lambda writer: writer.set_pinned(trace_ids, pinned, CLI_JOB_TIMEOUT_S))
     except ReceiverError as exc:
         raise CommandFailed(str(exc)) from None
     if args.json:

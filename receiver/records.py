@@ -290,10 +290,15 @@ class TraceSummary:
     def duration_ns(self) -> int:
         return max(0, self.end_time_unix_nano - self.start_time_unix_nano)
 
+    @property
+    def missing_parent(self) -> bool:
+        """The root, or a span's parent, is not stored (yet: see `is_broken`)."""
+        return not self.has_root or self.orphan_spans > 0
+
     def is_broken(self, now_ns: int, grace_ns: int = PROPAGATION_GRACE_NS) -> bool:
         """A span's parent (or the root) is missing and nothing arrived for the grace period:
         the sign of context that was not propagated, or of a span lost on the way."""
-        return (not self.has_root or self.orphan_spans > 0) and now_ns - self.updated_unix_nano >= grace_ns
+        return self.missing_parent and now_ns - self.updated_unix_nano >= grace_ns
 
 
 @dataclass(frozen=True, slots=True)

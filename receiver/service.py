@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 from receiver.config import ReceiverConfig
 from receiver.errors import ConfigError, StoreClosed
-from receiver.events import IngestEvent, Subscriber, Subscribers
+from receiver.events import Subscriber, Subscribers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
 from receiver.ingest import IngestCounters, Ingestor, IngestResult, PayloadFormat, Signal
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
 from receiver.otlp.ports import host_port
-from receiver.storage import cost_attributes, pins
-from receiver.storage.deletion import DeletedCounts, normalised_trace_ids
+from receiver.storage import cost_attributes
+from receiver.storage.deletion import DeletedCounts
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
 
@@ -175,11 +175,7 @@ class Receiver:
     def set_pinned(self, trace_ids: Iterable[str], pinned: bool = True, timeout: float = 30) -> frozenset[str]:
         """Pin (or unpin) these stored traces; returns the ids whose pin changed, and tells
         the subscribers so a list redraws them."""
-        wanted = normalised_trace_ids(trace_ids)
-        changed = self._running_writer().run_job(lambda conn: pins.set_pinned(conn, wanted, pinned), timeout)
-        if changed:
-            self._subscribers.publish(IngestEvent(changed, 0))
-        return changed
+        return self._running_writer().set_pinned(trace_ids, pinned, timeout)
 
     def set_cost_keys(self, keys: Iterable[str], timeout: float = 600) -> None:
         """Make `keys` the attribute keys whose cost is kept at ingestion; a new key is filled

@@ -131,7 +131,7 @@ class TraceListModel(QAbstractTableModel):
     def refresh_flags(self) -> None:
         """Redraw the rows whose parent spans are missing: the grace period may have run out."""
         for row, trace in enumerate(self._rows):
-            if trace.orphan_spans or not trace.has_root:
+            if trace.missing_parent:
                 self.dataChanged.emit(self.index(row, Column.ROOT), self.index(row, Column.ROOT),
                                       [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
 
@@ -202,7 +202,7 @@ class TraceListModel(QAbstractTableModel):
         waterfall gives a span whose parent never arrived."""
         if column == Column.TIME and trace.pinned:
             key = "pin"
-        elif column == Column.ROOT and (trace.orphan_spans or not trace.has_root) and trace.is_broken(self._clock_ns()):
+        elif column == Column.ROOT and trace.is_broken(self._clock_ns()):
             key = "broken"
         else:
             return None

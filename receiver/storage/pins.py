@@ -1,6 +1,7 @@
-"""Pinned traces: the ones a user marked to keep. Retention never deletes them (it picks
-from `unpinned`); the trace list shows them and filters by them. A pin outlives its trace's
-spans arriving again (it names the trace id), and an explicit deletion removes it."""
+"""Pinned traces: the ones a user marked to keep. Retention never deletes them
+(`retention.expired_trace_ids` leaves them out); the trace list shows them and filters by
+them. A pin outlives its trace's spans arriving again (it names the trace id), and an
+explicit deletion removes it."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ import sqlite3
 import time
 from pathlib import Path
 
-__all__ = ["set_aside_if_unusable"]
+from receiver.storage.schema import MIGRATIONS
 
-MIGRATION_SET = "tracepane"  # the sqlite-utils migration set of receiver/storage/schema.py
+__all__ = ["set_aside_if_unusable"]
 
 
 def set_aside_if_unusable(path: Path) -> str:
@@ -39,12 +39,9 @@ def _problem(path: Path) -> str:
             # reading the schema reads the header: "file is not a database" shows here. (No
             # integrity check: on a large file it would read every page at each start.)
             tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not tables:
-                return ""
-            if "_sqlite_migrations" not in tables or not conn.execute(
-                    "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1", (MIGRATION_SET,)).fetchone():
-                return "holds another program's data (no Tracepane tables)"
-            return ""
+            ours = "_sqlite_migrations" in tables and conn.execute(
+                "SELECT 1 FROM _sqlite_migrations WHERE migration_set = ? LIMIT 1", (MIGRATIONS.name,)).fetchone()
+            return "holds another program's data (no Tracepane tables)" if tables and not ours else ""
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:

@@ -1,8 +1,9 @@
 """The trace list's filters (`TraceFilter`) as SQL conditions on the `traces` rollup.
 
-Each condition reads the rollup row or goes through an index: the list reads traces newest
-first and stops at a page, so a filter that matches often costs a page's worth of rows, and
-one that matches rarely a scan of the rollup (never of the spans).
+Each condition reads the rollup row or goes through an index, except two that read spans: an
+attribute key whose values are not kept, and free text without words. The list reads traces
+newest first and stops at a page, so a filter that matches often costs a page's worth of rows,
+and one that matches rarely a scan of the rollup.
 """
 
 from __future__ import annotations

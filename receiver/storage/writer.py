@@ -42,6 +42,7 @@ from receiver.storage.batch_rows import (
 )
 from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
+from receiver.storage.pins import set_pinned
 from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.retention import expired_trace_ids
@@ -232,6 +233,18 @@ class DatabaseWriter:
                                                   before=self._merge_response_ids,
                                                   after_commit=self._forget_deleted), timeout, "deleting traces")
         return deletion.counts
+
+    def set_pinned(self, trace_ids: Iterable[str], pinned: bool, timeout: float) -> frozenset[str]:
+        """Pin or unpin these stored traces (`pins.set_pinned`); the subscribers hear of the
+        ones whose pin changed, like of new data, so a live list redraws them."""
+        wanted = normalised_trace_ids(trace_ids)
+
+        def tell(changed: frozenset[str]) -> None:
+            if changed:
+                self._subscribers.publish(IngestEvent(changed, 0))
+
+        return self._call(_Job(lambda conn: set_pinned(conn, wanted, pinned), after_commit=tell), timeout,
+                          "pinning")
 
     def delete_older_than(self, before_ns: int, timeout: float) -> DeletedCounts:
         """Retention by age: delete the unpinned traces that ended before `before_ns`, oldest
