@@ -1,7 +1,8 @@
 """`tracepane`: the command line. Qt, grpc and pricing are imported only by the commands
 that need them, so reading commands (`traces`, `show`, `stats`) start fast.
 
-Exit codes: 0 success, 1 failure (trace not found, port in use, …), 2 bad usage.
+Exit codes: 0 success, 1 failure (trace not found, port in use, …), 2 bad usage, 3 another
+Tracepane is writing to the database (commands that write: `serve`, `import`, `delete`, …).
 Every option is accepted before or after the subcommand.
 """
 
@@ -16,11 +17,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_DATABASE_IN_USE = 3  # as receiver.headless's, for `serve`
 _HEX_PREFIX = re.compile(r"^[0-9a-fA-F]{1,32}$")
 
 
 class CommandFailed(Exception):
-    """A command could not do what was asked; the message is for the user (exit 1)."""
+    """A command could not do what was asked; the message is for the user (exit 1, or `exit_code`)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class BadUsage(Exception):
@@ -35,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except CommandFailed as exc:
         print(f"tracepane: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return exc.exit_code
     except BadUsage as exc:
         print(f"tracepane {getattr(args, 'command_name', '')}: error: {exc}".replace("  ", " "), file=sys.stderr)
         return EXIT_USAGE
@@ -68,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept OTLP/HTTP requests addressed to NAME (e.g. host.docker.internal) besides "
                             "localhost, 127.0.0.1, [::1] and --host; repeatable (env TRACEPANE_ALLOWED_HOSTS, "
                             "comma-separated); others get 421, a guard against DNS rebinding")
+        p.add_argument("--auth-token", default=default, metavar="TOKEN",
+                       help="require 'Authorization: Bearer TOKEN' on OTLP/gRPC and OTLP/HTTP (env "
+                            "TRACEPANE_AUTH_TOKEN, which other users cannot read in the process list; default: none)")
+        p.add_argument("--keep-credentials", action="store_true", default=default if suppress else False,
+                       help="store values that look like API keys or tokens as received instead of masking them "
+                            "(env TRACEPANE_MASK_CREDENTIALS=false)")
         p.add_argument("--no-content", action="store_true", default=default if suppress else False,
                        help="store spans, tokens and costs but no prompts, completions or tool arguments "
                             "(env TRACEPANE_STORE_CONTENT=false)")
@@ -185,7 +197,9 @@ def _config(args: argparse.Namespace):
     return ReceiverConfig.resolve(db_path=args.db, host=args.host, grpc_port=args.grpc_port,
                                   http_port=args.http_port, cors_origins=args.allow_origin,
                                   allowed_hosts=args.allow_host,
-                                  store_content=False if args.no_content else None, price_file=args.price_file)
+                                  store_content=False if args.no_content else None, price_file=args.price_file,
+                                  auth_token=args.auth_token,
+                                  mask_credentials=False if args.keep_credentials else None)
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -327,7 +341,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = _config(args)
     try:
-        sent = send_demo(config.host, config.grpc_port)
+        sent = send_demo(config.host, config.grpc_port, auth_token=config.auth_token)
     except DemoFailed as exc:
         raise CommandFailed(str(exc)) from None
     if args.json:
@@ -359,13 +373,12 @@ def cmd_reprice(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# `delete` and `clear` write through a DatabaseWriter of their own on the file (the receiver's
-# code path and migrations), without a running receiver. A receiver running in ANOTHER process
-# on the same file keeps what it holds in memory (until issue 11's single-instance lock rules
-# that out): the first reports of response ids, and the resource, scope and price rows it
-# believes stored. So `clear` keeps those rows (a few per service, shown nowhere by themselves),
-# and the worst case is harmless: a later copy of a model call whose first report was deleted
-# is marked a duplicate of that deleted span, kept out of its trace's totals but shown.
+# `delete`, `clear`, `pin` and `prune` write through a DatabaseWriter of their own on the file
+# (the receiver's code path and migrations), without a running receiver: while one writes to
+# the file (the window, `serve`) its writer lock refuses them (`DatabaseInUse`, exit 3), since
+# it trusts what it holds in memory: the first reports of response ids, and the resource, scope
+# and price rows it believes stored. `clear` keeps those rows all the same (a few per service,
+# shown nowhere by themselves), a leftover of the time before the lock, and harmless.
 CLI_JOB_TIMEOUT_S = 600.0  # nothing else waits for this writer: a large deletion may take its time
 
 
@@ -383,8 +396,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
     finally:
         store.close()
     try:
-        counts = _with_writer(db_path, lambda writer: writer.delete_traces(trace_ids, CLI_JOB_TIMEOUT_S,
-                                                                            must_exist=True))
+        counts = _with_writer(db_path, "delete", lambda writer: writer.delete_traces(trace_ids, CLI_JOB_TIMEOUT_S,
+                                                                                      must_exist=True))
     except TraceNotFound as exc:
         raise CommandFailed(f"{exc}; nothing deleted") from None
     except ReceiverError as exc:
@@ -425,7 +438,8 @@ def cmd_clear(args: argparse.Namespace) -> int:
             print("nothing deleted", file=sys.stderr)
             return EXIT_FAILURE
     try:
-        counts = _with_writer(db_path, lambda writer: writer.clear_all(CLI_JOB_TIMEOUT_S, keep_shared_rows=True))
+        counts = _with_writer(db_path, "clear",
+                              lambda writer: writer.clear_all(CLI_JOB_TIMEOUT_S, keep_shared_rows=True))
     except ReceiverError as exc:
         raise CommandFailed(str(exc)) from None
     if args.json:
@@ -453,7 +467,8 @@ def cmd_pin(args: argparse.Namespace) -> int:
     finally:
         store.close()
     try:
-        changed = _with_writer(db_path, lambda writer: writer.set_pinned(trace_ids, pinned, CLI_JOB_TIMEOUT_S))
+        changed = _with_writer(db_path, args.command_name,
+                               lambda writer: writer.set_pinned(trace_ids, pinned, CLI_JOB_TIMEOUT_S))
     except ReceiverError as exc:
         raise CommandFailed(str(exc)) from None
     if args.json:
@@ -476,7 +491,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
     total = DeletedCounts()
     if db_path.exists():
         try:
-            total = _with_writer(db_path, lambda writer: writer.delete_older_than(before_ns, CLI_JOB_TIMEOUT_S))
+            total = _with_writer(db_path, "prune",
+                                 lambda writer: writer.delete_older_than(before_ns, CLI_JOB_TIMEOUT_S))
         except ReceiverError as exc:
             raise CommandFailed(str(exc)) from None
     if args.json:
@@ -488,13 +504,18 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_writer(db_path: Path, job: Callable):
-    """Run `job(writer)` with a writer of our own on the file; closing it gives back free space."""
+def _with_writer(db_path: Path, command: str, job: Callable):
+    """Run `job(writer)` with a writer of our own on the file; closing it gives back free space.
+    Another Tracepane writing to the file fails the command (exit 3) before anything changes."""
     from receiver.config import DEFAULT_BATCH_SPANS, DEFAULT_QUEUE_SPANS
+    from receiver.errors import DatabaseInUse
     from receiver.storage.writer import DatabaseWriter
 
-    writer = DatabaseWriter(db_path, queue_spans=DEFAULT_QUEUE_SPANS, batch_spans=DEFAULT_BATCH_SPANS)
-    writer.start()
+    writer = DatabaseWriter(db_path, queue_spans=DEFAULT_QUEUE_SPANS, batch_spans=DEFAULT_BATCH_SPANS, holder=command)
+    try:
+        writer.start()
+    except DatabaseInUse as exc:
+        raise CommandFailed(str(exc), EXIT_DATABASE_IN_USE) from None
     try:
         return job(writer)
     finally:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli import EXIT_FAILURE, EXIT_OK, CommandFailed, _config, _db_path, read_traces
+from app.cli import EXIT_DATABASE_IN_USE, EXIT_FAILURE, EXIT_OK, CommandFailed, _config, _db_path, read_traces
 from app.formatting import plural
 
 __all__ = ["add_commands", "cmd_diff", "cmd_export", "cmd_import"]
@@ -50,13 +50,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from receiver.errors import ReceiverError
+    from receiver.errors import DatabaseInUse, ReceiverError
     from receiver.file_import import import_files
     from receiver.service import Receiver
 
-    receiver = Receiver(_config(args))
+    receiver = Receiver(_config(args), holder="import")
     try:
         receiver.start(listen=False)
+    except DatabaseInUse as exc:
+        raise CommandFailed(str(exc), EXIT_DATABASE_IN_USE) from None
     except ReceiverError as exc:
         raise CommandFailed(str(exc)) from None
     try:

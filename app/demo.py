@@ -220,8 +220,10 @@ class DemoFailed(Exception):
     """The receiver could not be reached or refused the demo."""
 
 
-def send_demo(host: str, grpc_port: int, *, timeout_s: float = EXPORT_TIMEOUT_S) -> DemoSent:
-    """Send the demo runs to the OTLP/gRPC receiver at host:port."""
+def send_demo(host: str, grpc_port: int, *, auth_token: str | None = None,
+              timeout_s: float = EXPORT_TIMEOUT_S) -> DemoSent:
+    """Send the demo runs to the OTLP/gRPC receiver at host:port, with its bearer token if
+    it wants one (`--auth-token`)."""
     import grpc
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2_grpc import MetricsServiceStub
@@ -229,12 +231,15 @@ def send_demo(host: str, grpc_port: int, *, timeout_s: float = EXPORT_TIMEOUT_S)
 
     endpoint = f"{_connectable(host)}:{grpc_port}"
     request = demo_request()
+    metadata = [("authorization", f"Bearer {auth_token}")] if auth_token else None
     with grpc.insecure_channel(endpoint) as channel:
         try:
-            response = TraceServiceStub(channel).Export(request, timeout=timeout_s)
-            LogsServiceStub(channel).Export(demo_logs_request(), timeout=timeout_s)
-            MetricsServiceStub(channel).Export(demo_metrics_request(request), timeout=timeout_s)
+            response = TraceServiceStub(channel).Export(request, timeout=timeout_s, metadata=metadata)
+            LogsServiceStub(channel).Export(demo_logs_request(), timeout=timeout_s, metadata=metadata)
+            MetricsServiceStub(channel).Export(demo_metrics_request(request), timeout=timeout_s, metadata=metadata)
         except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAUTHENTICATED:  # it answered: not a missing receiver
+                raise DemoFailed(f"the receiver at {endpoint} refused the demo: {exc.details()}") from None
             raise DemoFailed(f"no OTLP/gRPC receiver answered at {endpoint} ({exc.code().name}: {exc.details()}); "
                              "start one with `tracepane` or `tracepane serve`") from None
     rejected = response.partial_success.rejected_spans

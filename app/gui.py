@@ -105,8 +105,11 @@ def _say_where(host) -> None:
         print(f"tracepane: OTLP/gRPC on {host.addresses.grpc}, OTLP/HTTP on {host.addresses.http}; "
               f"database {host.config.db_path}", file=sys.stderr, flush=True)
     elif host.problem:
-        print(f"tracepane: {host.problem} (the window shows what is stored; pick other ports there)",
-              file=sys.stderr, flush=True)
+        from receiver import DatabaseInUse
+
+        then = "try again there once it has stopped" if isinstance(host.failure, DatabaseInUse) \
+            else "pick other ports there"
+        print(f"tracepane: {host.problem} (the window shows what is stored; {then})", file=sys.stderr, flush=True)
 
 
 def _quit_on_interrupt(app) -> None:

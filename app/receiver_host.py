@@ -1,6 +1,7 @@
 """The receiver inside the app: started with the window, restarted on other ports when the
-user picks them, stopped on quit. A port that is taken does not stop the app: the window
-opens with what is stored, and says what happened (`problem`).
+user picks them, stopped on quit. A port that is taken, or a database another Tracepane
+writes to, does not stop the app: the window opens with what is stored, and says what
+happened (`problem`; `failure` is the error, for what to offer: other ports, or trying again).
 
 `start_soon` starts it on a thread of its own: opening a database of a million spans takes
 the writer most of a second (it reads back what it needs to find duplicate model calls), and
@@ -34,11 +35,12 @@ class ReceiverHost(QObject):
         self.receiver: Receiver | None = None
         self.addresses: ListenAddresses | None = None
         self.problem = ""
+        self.failure: ReceiverError | None = None  # why it could not start (`problem` says it)
         self.starting = False
         self._subscribers = Subscribers()
         self._unsubscribe: Callable[[], None] | None = None
         self._start_thread: threading.Thread | None = None
-        self._started: tuple[Receiver | None, str, Callable[[], None] | None] | None = None  # from the thread
+        self._started: tuple[Receiver | None, ReceiverError | None, Callable[[], None] | None] | None = None
         self._sig_start_finished.connect(self._adopt_started)
 
     def start(self) -> bool:
@@ -48,7 +50,7 @@ class ReceiverHost(QObject):
 
     def start_soon(self) -> None:
         """Start on a thread; `sig_state_changed` tells when it is up (or could not start)."""
-        self.starting, self.problem = True, ""
+        self.starting, self.problem, self.failure = True, "", None
         self.sig_state_changed.emit()
 
         def run() -> None:
@@ -83,15 +85,20 @@ class ReceiverHost(QObject):
     def counters(self) -> IngestCounters:
         return self.receiver.counters() if self.receiver else IngestCounters()
 
-    def _start_receiver(self) -> tuple[Receiver | None, str, Callable[[], None] | None]:
-        receiver = Receiver(self.config)
+    def storage_problem(self) -> str:
+        """What keeps received data from being stored (a full disk), "" if nothing; read on the GUI
+        thread, it costs nothing (`Receiver.storage_problem`)."""
+        return self.receiver.storage_problem() if self.receiver else ""
+
+    def _start_receiver(self) -> tuple[Receiver | None, ReceiverError | None, Callable[[], None] | None]:
+        receiver = Receiver(self.config, holder="window")
         unsubscribe = receiver.subscribe(self._subscribers.publish)  # before the first commit can happen
         try:
             receiver.start()
         except ReceiverError as exc:
             unsubscribe()
-            return None, str(exc), None
-        return receiver, "", unsubscribe
+            return None, exc, None
+        return receiver, None, unsubscribe
 
     @Slot()
     def _adopt_started(self) -> None:
@@ -100,8 +107,10 @@ class ReceiverHost(QObject):
         started, self._started, self._start_thread = self._started, None, None
         self._adopt(*started)
 
-    def _adopt(self, receiver: Receiver | None, problem: str, unsubscribe: Callable[[], None] | None) -> None:
+    def _adopt(self, receiver: Receiver | None, failure: ReceiverError | None,
+               unsubscribe: Callable[[], None] | None) -> None:
         self.starting = False
-        self.receiver, self.problem, self._unsubscribe = receiver, problem, unsubscribe
+        self.receiver, self.failure, self._unsubscribe = receiver, failure, unsubscribe
+        self.problem = str(failure) if failure else ""
         self.addresses = receiver.addresses if receiver else None
         self.sig_state_changed.emit()

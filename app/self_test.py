@@ -1,14 +1,17 @@
 """`tracepane --self-test`: does this build work on this machine? With a temporary database
 (never the user's) it starts the receiver on free loopback ports, sends one span over real
 OTLP/gRPC and one over OTLP/HTTP, opens the main window offscreen, and waits until the list
-shows both. Exit 0, or 1 with what failed. Needs nothing but what the app itself ships: the
-spans are built with opentelemetry-proto and sent with grpcio and http.client.
+shows both. The receiver requires a bearer token made up for the run (`--auth-token`), so the
+token check is proven too; the user's TRACEPANE_* settings play no part. Exit 0, or 1 with
+what failed. Needs nothing but what the app itself ships: the spans are built with
+opentelemetry-proto and sent with grpcio and http.client.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -35,7 +38,7 @@ def run_self_test() -> int:
             print(f"tracepane self-test: FAILED: {exc}", file=sys.stderr)
             return EXIT_FAILURE
     print(f"tracepane self-test: OK in {time.perf_counter() - started:.1f} s: a span over OTLP/gRPC and one "
-          f"over OTLP/HTTP stored and shown in the window ({', '.join(shown)})")
+          f"over OTLP/HTTP, each with a bearer token, stored and shown in the window ({', '.join(shown)})")
     return EXIT_OK
 
 
@@ -52,7 +55,8 @@ def _run(tmp: Path) -> list[str]:
     from receiver import ReceiverConfig
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    host = ReceiverHost(ReceiverConfig(db_path=tmp / "self-test.db", grpc_port=0, http_port=0))
+    token = secrets.token_urlsafe(16)
+    host = ReceiverHost(ReceiverConfig(db_path=tmp / "self-test.db", grpc_port=0, http_port=0, auth_token=token))
     host.start()
     if host.addresses is None:
         raise SelfTestFailed(f"the receiver did not start: {host.problem}")
@@ -66,7 +70,7 @@ def _run(tmp: Path) -> list[str]:
         def send_all() -> None:  # off the GUI thread, as an app's exporter would be
             for name, send in names.items():
                 try:
-                    send(host.addresses, name)
+                    send(host.addresses, name, token)
                 except Exception as exc:  # noqa: BLE001 - every way a send fails is the answer
                     failures.append(f"{name}: {type(exc).__name__}: {exc}")
 
@@ -113,19 +117,19 @@ def _request(name: str):
     return request
 
 
-def _send_grpc(addresses, name: str) -> None:
+def _send_grpc(addresses, name: str, token: str) -> None:
     import grpc
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceServiceStub
 
     with grpc.insecure_channel(f"127.0.0.1:{addresses.grpc_port}") as channel:
-        TraceServiceStub(channel).Export(_request(name), timeout=30)
+        TraceServiceStub(channel).Export(_request(name), timeout=30, metadata=[("authorization", f"Bearer {token}")])
 
 
-def _send_http(addresses, name: str) -> None:
+def _send_http(addresses, name: str, token: str) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", addresses.http_port, timeout=30)
     try:
         connection.request("POST", "/v1/traces", _request(name).SerializeToString(),
-                           {"Content-Type": "application/x-protobuf"})
+                           {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token}"})
         answer = connection.getresponse()
         body = answer.read()
         if answer.status != 200:

@@ -37,7 +37,7 @@ _EXPORTS = {
         "TraceFilter", "TracePage", "SPAN_KIND_NAMES", "STATUS_CODE_NAMES")},
     **{name: "receiver.errors" for name in (
         "ReceiverError", "BadPayload", "UnsupportedMediaType", "PayloadTooLarge", "AtCapacity",
-        "StorageFailed", "StoreClosed", "PortInUse", "TraceNotFound", "DatabaseMissing")},
+        "StorageFailed", "StoreClosed", "PortInUse", "DatabaseInUse", "TraceNotFound", "DatabaseMissing")},
 }
 
 __all__ = sorted(_EXPORTS)
@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # for type checkers and editors; nothing is imported at run t
     from receiver.errors import (  # noqa: F401
         AtCapacity,
         BadPayload,
+        DatabaseInUse,
         DatabaseMissing,
         PayloadTooLarge,
         PortInUse,

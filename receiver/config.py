@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,11 @@ DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024  # decompressed; same limit on both
 DEFAULT_QUEUE_SPANS = 50_000  # spans waiting for the writer before exporters are told to retry
 DEFAULT_BATCH_SPANS = 5_000  # spans per transaction: large enough to amortise the commit
 DEFAULT_WRITE_TIMEOUT_S = 30.0  # how long a request waits for its commit before 503
+# Limits on one attribute value and list (receiver.otlp.limits): far above what instrumentation
+# sends (a long prompt is ~1 MB), low enough that one hostile span cannot bloat the database.
+DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024  # a longer string or bytes value is truncated
+DEFAULT_MAX_VALUE_DEPTH = 32  # arrays / key-value lists nested deeper are cut at this depth
+DEFAULT_MAX_ATTRIBUTES = 10_000  # per span, event, link, log record, point; the rest are dropped and counted
 
 
 def default_db_path() -> Path:
@@ -51,6 +56,13 @@ class ReceiverConfig:
     price_file: Path | None = None
     # False: store spans as received, without canonical GenAI fields or cost (measures what they cost).
     genai_analysis: bool = True
+    # When set, both transports require `Authorization: Bearer <token>` (receiver.otlp.auth).
+    auth_token: str | None = field(default=None, repr=False)  # never in a log line
+    # False: store credential-looking values (API keys, bearer tokens) as received, unmasked.
+    mask_credentials: bool = True
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    max_value_depth: int = DEFAULT_MAX_VALUE_DEPTH
+    max_attributes: int = DEFAULT_MAX_ATTRIBUTES
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
@@ -116,6 +128,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "store_content": lambda raw: _boolean(raw),
     "price_file": Path,
     "genai_analysis": lambda raw: _boolean(raw),
+    "auth_token": lambda raw: raw.strip() or None,
+    "mask_credentials": lambda raw: _boolean(raw),
+    "max_value_bytes": _positive_int,
+    "max_value_depth": _positive_int,
+    "max_attributes": _positive_int,
 }
 
 

@@ -26,12 +26,22 @@ class PayloadTooLarge(ReceiverError):
     """The body, after decompression, is larger than the configured limit (413)."""
 
 
+class Unauthenticated(ReceiverError):
+    """The receiver wants a bearer token (`--auth-token`) and the request has none, or another
+    (401 / UNAUTHENTICATED: exporters do not retry it)."""
+
+
 class AtCapacity(ReceiverError):
     """The writer's queue is full; the exporter should retry later (503 / UNAVAILABLE)."""
 
 
 class StorageFailed(ReceiverError):
     """The database refused a write (disk full, I/O error); nothing of the request was kept."""
+
+
+class DiskFull(StorageFailed):
+    """The database cannot grow (the disk is full, or SQLite's page limit is reached); nothing
+    of the request was kept. Retryable: storing resumes by itself once there is room."""
 
 
 class DecodeBug(ReceiverError):
@@ -51,6 +61,11 @@ class PortInUse(ReceiverError):
     """A listening port could not be bound."""
 
 
+class DatabaseInUse(ReceiverError):
+    """Another Tracepane holds the database's writer lock (storage.writer_lock); nothing was
+    changed. Raised only when a writer starts: transports never see it."""
+
+
 class TraceNotFound(ReceiverError):
     """No trace with that id is stored."""
 
@@ -64,6 +79,7 @@ HTTP_STATUS: dict[type[ReceiverError], HTTPStatus] = {
     BadPayload: HTTPStatus.BAD_REQUEST,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
     AtCapacity: HTTPStatus.SERVICE_UNAVAILABLE,
     StorageFailed: HTTPStatus.SERVICE_UNAVAILABLE,
     StoreClosed: HTTPStatus.SERVICE_UNAVAILABLE,
@@ -75,6 +91,7 @@ GRPC_STATUS: dict[type[ReceiverError], str] = {
     BadPayload: "INVALID_ARGUMENT",
     UnsupportedMediaType: "INVALID_ARGUMENT",
     PayloadTooLarge: "RESOURCE_EXHAUSTED",
+    Unauthenticated: "UNAUTHENTICATED",
     AtCapacity: "UNAVAILABLE",
     StorageFailed: "UNAVAILABLE",
     StoreClosed: "UNAVAILABLE",
@@ -83,7 +100,8 @@ GRPC_STATUS: dict[type[ReceiverError], str] = {
 
 # gRPC code numbers, for the `google.rpc.Status` body of HTTP error answers.
 GRPC_CODE_NUMBERS = {"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8,
-                     "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14}
+                     "UNIMPLEMENTED": 12, "INTERNAL": 13, "UNAVAILABLE": 14,
+                     "UNAUTHENTICATED": 16}
 
 
 def http_status_for(error: Exception) -> HTTPStatus:

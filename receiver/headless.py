@@ -3,22 +3,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import sys
 import threading
 from typing import TextIO
 
 from receiver.config import ReceiverConfig
-from receiver.errors import ReceiverError
+from receiver.errors import DatabaseInUse, ReceiverError
+from receiver.otlp.auth import EXPORTER_HEADERS_HINT
 from receiver.service import ListenAddresses, Receiver
 
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
+# `tracepane serve` exits with these (app.cli has the same for every command)
+EXIT_OK, EXIT_FAILURE, EXIT_DATABASE_IN_USE = 0, 1, 3
 
 
 def _reachable(addresses: ListenAddresses) -> ListenAddresses:
@@ -29,26 +25,36 @@ def _reachable(addresses: ListenAddresses) -> ListenAddresses:
 
 
 def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Serve; return the process exit code (0 after a clean stop, 1 if it could not start)."""
+    """Serve; return the process exit code (0 after a clean stop, 1 if it could not start, 3
+    when another Tracepane writes to the database)."""
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    receiver = Receiver(config)
+    receiver = Receiver(config, holder="serve")
+    # once when it starts, once when it ends, however many exports are refused meanwhile
+    receiver.subscribe_storage_problem(lambda problem: print(
+        f"tracepane: warning: {problem}" if problem else "tracepane: the database can grow again: storing resumed",
+        file=err, flush=True))
     try:
         try:
             addresses = receiver.start()
+        except DatabaseInUse as exc:
+            print(f"tracepane: {exc}", file=err, flush=True)
+            return EXIT_DATABASE_IN_USE
         except ReceiverError as exc:
             print(f"tracepane: {exc}", file=err, flush=True)
-            return 1
+            return EXIT_FAILURE
         for notice in receiver.notices:
             print(f"tracepane: warning: {notice}", file=err, flush=True)
-        if not is_loopback(config.host):
-            print(f"tracepane: warning: listening on {config.host}, not loopback: other machines can "
-                  "send telemetry here (there is no authentication)", file=err, flush=True)
+        # Said, but the token itself never printed: this output ends up in terminals and CI logs.
+        auth_line = "  auth       bearer token required (--auth-token / TRACEPANE_AUTH_TOKEN)\n"
+        headers_hint = f"\n                      export {EXPORTER_HEADERS_HINT}"
         print(f"Tracepane receiver listening (Ctrl-C to stop)\n"
               f"  OTLP/gRPC  {addresses.grpc}\n"
               f"  OTLP/HTTP  {addresses.http}\n"
+              f"{auth_line if config.auth_token else ''}"
               f"  database   {config.db_path}\n"
-              f"point your app here:  export OTEL_EXPORTER_OTLP_ENDPOINT={_reachable(addresses).http}",
+              f"point your app here:  export OTEL_EXPORTER_OTLP_ENDPOINT={_reachable(addresses).http}"
+              f"{headers_hint if config.auth_token else ''}",
               file=out, flush=True)
         stop.wait()
         print("stopping: writing what was received…", file=out, flush=True)
@@ -57,7 +63,7 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
         print(f"stopped: {counters.spans_accepted} spans, {counters.logs_accepted} log records and "
               f"{counters.metric_points_accepted} metric points stored; {counters.items_rejected} rejected, "
               f"{counters.requests_failed} requests refused", file=out, flush=True)
-        return 0
+        return EXIT_OK
     finally:
         receiver.stop()
         for sig, handler in previous.items():

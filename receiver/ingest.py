@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -21,14 +22,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from receiver.errors import AtCapacity, BadPayload, DecodeBug, ReceiverError
 from receiver.genai.analyser import SpanAnalyser
+from receiver.otlp.credential_masking import mask_credential_keys, mask_credentials
 from receiver.otlp.decode_logs import decode_export_logs_request
 from receiver.otlp.decode_metrics import decode_export_metrics_request
 from receiver.otlp.decode_traces import decode_export_trace_request
+from receiver.otlp.limits import ValueLimits, applying
 from receiver.otlp.otlp_json import parse_otlp_json
 from receiver.records import WriteBatch
 from receiver.storage.writer import DatabaseWriter
 
 log = logging.getLogger(__name__)
+_Decoded = TypeVar("_Decoded")
 
 
 class PayloadFormat(enum.Enum):
@@ -76,12 +80,19 @@ class IngestCounters:
 
 class Ingestor:
     def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float,
-                 analyser: SpanAnalyser | None = None) -> None:
+                 analyser: SpanAnalyser | None = None, limits: ValueLimits | None = None,
+                 mask_credentials: bool = True) -> None:
         self._writer = writer
+        self._masks_credentials = mask_credentials  # receiver.otlp.credentials says what and how
+        self._limits = limits or ValueLimits()
         self._decoders = dict(_DECODERS)
         if analyser is not None:  # spans get their GenAI fields, cost and content at ingestion
             self._decoders[Signal.TRACES] = (ExportTraceServiceRequest,
                                              functools.partial(decode_export_trace_request, analyser=analyser))
+        if mask_credentials:  # spans' keys are cheapest to check decoded (receiver.otlp.credential_masking)
+            decode_spans = self._decoders[Signal.TRACES][1]
+            self._decoders[Signal.TRACES] = (ExportTraceServiceRequest,
+                                             lambda request: mask_credential_keys(decode_spans(request)))
         self._write_timeout_s = write_timeout_s
         self._changed = threading.Condition()
         self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
@@ -90,8 +101,12 @@ class Ingestor:
     def export(self, signal: Signal, body: bytes, payload_format: PayloadFormat) -> IngestResult:
         message_type, decode = self._decoders[signal]
         try:
-            with self._decoding:
-                batch = _decoded(decode, _parse(body, payload_format, message_type))
+            with self._decoding, applying(self._limits) as cut:
+                request = _parse(body, payload_format, message_type)
+                if self._masks_credentials:  # first: nothing that reads a value sees an unmasked one
+                    raw = body if payload_format is PayloadFormat.PROTOBUF else None
+                    _decoded(functools.partial(mask_credentials, raw=raw), request)
+                batch = _decoded(decode, request)
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
         except AtCapacity:
@@ -101,7 +116,9 @@ class Ingestor:
             self._count(requests_failed=1)
             raise
         self._count(**{_ACCEPTED_COUNTER[signal]: batch.size, "items_rejected": batch.rejected})
-        return IngestResult(batch.size, batch.rejected, batch.rejection_message)
+        # What the limits cut is a warning beside any rejections (OTLP: rejected 0 and a message).
+        message = "; ".join(m for m in (batch.rejection_message, cut.message(self._limits)) if m)
+        return IngestResult(batch.size, batch.rejected, message)
 
     def note_failed_request(self) -> None:
         """Transports call this for requests refused on the wire (media type, size)."""
@@ -125,7 +142,7 @@ class Ingestor:
             self._changed.notify_all()
 
 
-def _decoded(decode: Callable[[Message], WriteBatch], request: Message) -> WriteBatch:
+def _decoded(decode: Callable[[Message], _Decoded], request: Message) -> _Decoded:
     """`decode(request)`, with anything it did not foresee turned into `DecodeBug`: one bad
     request must never take an exporter's other requests, or the server, with it."""
     try:

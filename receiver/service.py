@@ -3,7 +3,8 @@
 Start order: writer (opens and migrates the database) -> ingestor -> gRPC -> HTTP.
 Stop runs in reverse: the transports stop taking requests, then the writer drains its
 queue and closes. A port that cannot be bound stops what had started and raises
-`PortInUse`.
+`PortInUse`; a database another Tracepane writes to raises `DatabaseInUse` before anything
+starts (storage.writer_lock).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from receiver.config import ReceiverConfig
 from receiver.errors import ConfigError, StoreClosed
@@ -21,15 +24,18 @@ from receiver.events import Subscriber, Subscribers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
 from receiver.ingest import IngestCounters, Ingestor, IngestResult, PayloadFormat, Signal
+from receiver.otlp.auth import bearer_auth
 from receiver.otlp.grpc_server import start_grpc_server
 from receiver.otlp.http_server import start_http_server
-from receiver.otlp.ports import host_port
+from receiver.otlp.limits import ValueLimits
+from receiver.otlp.ports import exposure_warning, host_port
 from receiver.storage import cost_attributes
 from receiver.storage.deletion import DeletedCounts
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GRPC_STOP_GRACE_S = 5.0  # in-flight exports get this long to finish on shutdown
 # The writer gives up the GIL for every SQLite statement and must win it back from a thread
@@ -59,9 +65,11 @@ class ListenAddresses:
 
 
 class Receiver:
-    def __init__(self, config: ReceiverConfig) -> None:
+    def __init__(self, config: ReceiverConfig, *, holder: str = "receiver") -> None:
         self.config = config
+        self.holder = holder  # who writes, for another Tracepane's message: "window", "serve", "import"
         self._subscribers = Subscribers()
+        self._storage_listeners = Subscribers()  # told of `storage_problem` changes
         self._stack = contextlib.ExitStack()
         self._writer: DatabaseWriter | None = None
         self._ingestor: Ingestor | None = None
@@ -78,7 +86,8 @@ class Receiver:
             gc.set_threshold(max(gen0, GC_GEN0_THRESHOLD), *older)
         with contextlib.ExitStack() as stack:
             writer = DatabaseWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
-                                subscribers=self._subscribers)
+                                subscribers=self._subscribers, holder=self.holder)
+            writer.health.subscribe(self._storage_listeners.publish)
             writer.start()
             stack.callback(writer.close)
             if writer.set_aside:
@@ -89,23 +98,32 @@ class Receiver:
                 analyser = SpanAnalyser(price_file=price_file, store_content=cfg.store_content)
             except PriceFileError as exc:
                 raise ConfigError(str(exc)) from None
+            try:
+                limits = ValueLimits(cfg.max_value_bytes, cfg.max_value_depth, cfg.max_attributes)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
             ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s,
-                                analyser=analyser if cfg.genai_analysis else None)
+                                analyser=analyser if cfg.genai_analysis else None, limits=limits,
+                                mask_credentials=cfg.mask_credentials)
             if not listen:
                 self._stack = stack.pop_all()
                 self._writer, self._ingestor = writer, ingestor
                 return None
+            auth = bearer_auth(cfg.auth_token)
             grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
-                                                       max_message_bytes=cfg.max_request_bytes)
+                                                       max_message_bytes=cfg.max_request_bytes, auth=auth)
             stack.callback(lambda: grpc_server.stop(GRPC_STOP_GRACE_S).wait())
             _, http_port, stop_http = start_http_server(ingestor, cfg.host, cfg.http_port,
                                                         max_request_bytes=cfg.max_request_bytes,
                                                         cors_origins=cfg.cors_origins,
-                                                        allowed_hosts=cfg.allowed_hosts)
+                                                        allowed_hosts=cfg.allowed_hosts, auth=auth)
             stack.callback(stop_http)
             self._stack = stack.pop_all()
         self._writer, self._ingestor = writer, ingestor
         self.addresses = ListenAddresses(cfg.host, grpc_port, http_port)
+        warning = exposure_warning(cfg.host, token_required=bool(cfg.auth_token))
+        if warning:  # serve prints it, the window's status bar shows it
+            self.notices.append(warning)
         return self.addresses
 
     def stop(self) -> None:
@@ -145,6 +163,21 @@ class Receiver:
 
     def wait_for_pending_spans(self, spans: int, timeout: float) -> bool:
         return self._writer.wait_for_pending(spans, timeout) if self._writer else False
+
+    def storage_problem(self) -> str:
+        """What keeps received data from being stored right now (the disk is full: exporters are
+        told to retry), said for the user; "" while writes succeed."""
+        return self._writer.health.problem if self._writer else ""
+
+    def subscribe_storage_problem(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call `callback(problem)` on the writer thread when a storage problem starts, and
+        `callback("")` when it ends: once each, however many requests fail meanwhile."""
+        return self._storage_listeners.subscribe(callback)
+
+    def run_job(self, job: Callable[[sqlite3.Connection], T], timeout: float = 30) -> T:
+        """Run `job(connection)` on the writer thread between two batches, in a transaction of its
+        own (`DatabaseWriter.run_job`): for maintenance, and for tests that set the writer's PRAGMAs."""
+        return self._running_writer().run_job(job, timeout)
 
     def counters(self) -> IngestCounters:
         return self._ingestor.counters() if self._ingestor else IngestCounters()

@@ -19,10 +19,12 @@ class ServeProcess:
              "--http-port", str(http_port)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.grpc_port = self.http_port = 0
+        self.banner: list[str] = []  # the lines `wait_listening` read
 
     def wait_listening(self) -> None:
         """Read the banner: it is printed only once both ports are bound and the db is open."""
         for line in self.proc.stdout:
+            self.banner.append(line)
             if m := re.search(r"OTLP/gRPC\s+\S+:(\d+)", line):
                 self.grpc_port = int(m.group(1))
             elif m := re.search(r"OTLP/HTTP\s+\S+:(\d+)", line):

@@ -4,6 +4,8 @@ copy) and a button that loads the demo traces."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -25,8 +27,10 @@ SHELLS = ("bash / zsh", "PowerShell", ".env file")
 PROTOCOLS = ("OTLP/HTTP", "OTLP/gRPC")
 
 
-def exporter_settings(addresses: ListenAddresses, protocol: str = "OTLP/HTTP", shell: str = "bash / zsh") -> str:
-    """The environment an OpenTelemetry SDK needs to export here, as `shell` writes it."""
+def exporter_settings(addresses: ListenAddresses, protocol: str = "OTLP/HTTP", shell: str = "bash / zsh",
+                      auth_token: str | None = None) -> str:
+    """The environment an OpenTelemetry SDK needs to export here, as `shell` writes it (with
+    the receiver's bearer token, when it wants one)."""
     http = protocol == "OTLP/HTTP"
     port = addresses.http_port if http else addresses.grpc_port
     host = addresses.host if addresses.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
@@ -38,6 +42,10 @@ def exporter_settings(addresses: ListenAddresses, protocol: str = "OTLP/HTTP", s
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "span_and_event",
         "OTEL_SEMCONV_STABILITY_OPT_IN": "gen_ai_latest_experimental",
     }
+    if auth_token:
+        # Header values in this variable are URL-encoded (the OTLP exporter spec): the space is
+        # %20, and encoding leaves nothing a shell or PowerShell string would interpret.
+        variables["OTEL_EXPORTER_OTLP_HEADERS"] = "Authorization=" + quote(f"Bearer {auth_token.strip()}", safe="")
     if shell == "PowerShell":
         return "\n".join(f'$env:{name} = "{value}"' for name, value in variables.items())
     if shell == ".env file":
@@ -51,6 +59,7 @@ class EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._addresses: ListenAddresses | None = None
+        self._auth_token: str | None = None
         title = QLabel("No traces yet")
         font = title.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
@@ -116,9 +125,11 @@ class EmptyState(QWidget):
         self.shell_box.currentIndexChanged.connect(self._refresh)
         self._refresh()
 
-    def set_addresses(self, addresses: ListenAddresses | None, problem: str = "") -> None:
-        """Where the receiver listens (None: it is not running, and `problem` says why)."""
-        self._addresses = addresses
+    def set_addresses(self, addresses: ListenAddresses | None, problem: str = "", *,
+                      auth_token: str | None = None) -> None:
+        """Where the receiver listens (None: it is not running, and `problem` says why), and
+        the bearer token it requires, if any."""
+        self._addresses, self._auth_token = addresses, auth_token
         self.demo_button.setEnabled(addresses is not None)
         self._refresh(problem)
 
@@ -131,10 +142,14 @@ class EmptyState(QWidget):
             self.status_label.setText(problem or "The receiver is not running.")
             self.copy_button.setEnabled(False)
             return
-        self.settings_text.setPlainText(exporter_settings(self._addresses, self.protocol_box.currentText(),
-                                                          self.shell_box.currentText()))
+        text = exporter_settings(self._addresses, self.protocol_box.currentText(), self.shell_box.currentText(),
+                                 self._auth_token)
+        self.settings_text.setPlainText(text)
+        self.settings_text.setFixedHeight(self.settings_text.fontMetrics().lineSpacing() * (text.count("\n") + 1)
+                                          + 18)
         self.copy_button.setEnabled(True)
         a = self._addresses
-        self.status_label.setText(f"Listening on OTLP/gRPC {a.grpc} and OTLP/HTTP {a.http}. Prompts and "
+        token = " It requires the bearer token given in the headers above." if self._auth_token else ""
+        self.status_label.setText(f"Listening on OTLP/gRPC {a.grpc} and OTLP/HTTP {a.http}.{token} Prompts and "
                                   "completions stay on this machine.")
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore()
         self.status.refresh()
-        self.empty_state.set_addresses(host.addresses, host.problem)
+        self.empty_state.set_addresses(host.addresses, host.problem, auth_token=host.config.auth_token)
         self.list_controller.set_filter(self.filter_bar.value())
         self._ask_facets()
         self.trace_list.setFocus()
@@ -177,12 +177,13 @@ class MainWindow(QMainWindow):
             return
         self.demo_action.setEnabled(False)
         self.status.showMessage("Sending the demo traces…", 5000)
+        token = self.host.config.auth_token  # read here: a restart replaces the config
 
         def send() -> None:
             from app.demo import DemoFailed, send_demo
 
             try:
-                send_demo(addresses.host, addresses.grpc_port)
+                send_demo(addresses.host, addresses.grpc_port, auth_token=token)
             except DemoFailed as exc:
                 self.sig_demo_finished.emit(str(exc))
             else:
@@ -229,6 +230,12 @@ class MainWindow(QMainWindow):
         grpc_port, http_port = dialog.ports()
         if self.host.restart(grpc_port, http_port):
             self.settings.set_ports(grpc_port, http_port)
+            self.list_controller.reload()
+
+    def retry_receiver(self) -> None:
+        """Start the receiver again on the same ports: another Tracepane had the database."""
+        config = self.host.config
+        if self.host.restart(config.grpc_port, config.http_port):
             self.list_controller.reload()
 
     # --- wiring -------------------------------------------------------------------------
@@ -342,6 +349,7 @@ class MainWindow(QMainWindow):
         self.clear_action.triggered.connect(self.clear_all)
         self.ports_action.triggered.connect(self.choose_ports)
         self.status.sig_ports_wanted.connect(self.choose_ports)
+        self.status.sig_retry_wanted.connect(self.retry_receiver)
         self.focus_filter_action.triggered.connect(self.filter_bar.focus_text)
         self.quit_action.triggered.connect(self.close)
         self.follow_action.toggled.connect(self._follow_toggled)
@@ -534,7 +542,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(running)
         self.delete_action.setEnabled(running and self.trace_list.current_trace_id() is not None)
         self.empty_state.set_addresses(self.host.addresses,
-                                       "Starting the receiver…" if self.host.starting else self.host.problem)
+                                       "Starting the receiver…" if self.host.starting else self.host.problem,
+                                       auth_token=self.host.config.auth_token)
         self.status.refresh()
 
     def _show_failure(self, message: str) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
+from receiver.otlp.limits import limited_text
 from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
     Rejections,
     RequestWalk,
     content_id,
+    dropped_attributes,
     stored_attributes,
     typed_any_value,
 )
@@ -68,11 +70,11 @@ def _log_row(record: LogRecord, resource: ResourceRecord, scope_id: int) -> tupl
         record.time_unix_nano,
         record.observed_time_unix_nano,
         record.severity_number,
-        record.severity_text,
-        record.event_name,
+        limited_text(record.severity_text),
+        limited_text(record.event_name),
         JSON.encode(typed_any_value(record.body)) if record.HasField("body") else "null",
         JSON.encode(attributes) if record.attributes else "{}",
-        record.dropped_attributes_count,
+        dropped_attributes(record),
         record.flags,
         resource.service_name,
         resource.resource_id,

@@ -14,6 +14,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import Metric
 
+from receiver.otlp.limits import limited_text
 from receiver.otlp.values import (
     JSON,
     MAX_TIME_UNIX_NANO,
@@ -25,6 +26,8 @@ from receiver.otlp.values import (
 from receiver.records import ResourceRecord, WriteBatch
 
 __all__ = ["decode_export_metrics_request"]
+
+MAX_INT64 = 2**63 - 1  # SQLite's integers; a data point's count is unsigned 64-bit
 
 # Metric.data oneof member -> stored kind name
 KINDS = {"gauge": "gauge", "sum": "sum", "histogram": "histogram",
@@ -57,12 +60,16 @@ def _decode_metric(metric: Metric, resource: ResourceRecord, scope_id: int, rows
             rejected.add(f"metric {metric.name!r}: timestamp beyond the year 2262")
             continue
         value, count, total, low, high = _numbers(member, point)
+        if count is not None and count > MAX_INT64:
+            rejected.add(f"metric {metric.name!r}: count {count} does not fit a signed 64-bit integer")
+            continue
         rest = json_format.MessageToDict(point)
         rest.pop("attributes", None)
         rows.append((
             content_id(identity, point.SerializeToString(deterministic=True),
                        resource.resource_id.to_bytes(8, "big", signed=True), scope_id.to_bytes(8, "big", signed=True)),
-            metric.name, metric.description, metric.unit, KINDS[member], temporality,
+            limited_text(metric.name), limited_text(metric.description), limited_text(metric.unit),
+            KINDS[member], temporality,
             None if monotonic is None else int(monotonic),
             point.start_time_unix_nano, point.time_unix_nano,
             value, count, total, low, high,

@@ -18,10 +18,12 @@ from receiver.attributes import plain_attributes
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.content import without_content
 from receiver.genai.span_view import SpanEvent, SpanView
+from receiver.otlp.limits import limited_text
 from receiver.otlp.values import (
     MAX_TIME_UNIX_NANO,
     Rejections,
     RequestWalk,
+    dropped_attributes,
     stored_attributes,
 )
 from receiver.records import GENAI_FIELDS, SPAN_COLUMNS, PriceRecord, ResourceRecord, ScopeRecord, WriteBatch
@@ -83,9 +85,9 @@ def _span_row(span: Span, trace_hex: str, span_id: bytes, parent: bytes, start: 
               prices: dict[int, PriceRecord]) -> tuple:
     """One span in `records.SPAN_COLUMNS` order (runs for every span received; the fields
     that validation read come in as they are)."""
-    name = span.name
+    name = limited_text(span.name)
     status = span.status
-    status_code, status_message = status.code, status.message
+    status_code, status_message = status.code, limited_text(status.message)
     attribute_list, event_list = span.attributes, span.events
     attributes = stored_attributes(attribute_list) if attribute_list else {}
     events = [_event(e) for e in event_list] if event_list else []
@@ -117,7 +119,7 @@ def _span_row(span: Span, trace_hex: str, span_id: bytes, parent: bytes, start: 
         attributes,  # JSON values: the whole batch is encoded at once (writer._span_rows_json)
         events,
         [_link(link) for link in links] if links else [],
-        span.dropped_attributes_count,
+        dropped_attributes(span),
         span.dropped_events_count,
         span.dropped_links_count,
         resource.service_name,
@@ -131,10 +133,11 @@ _NO_GENAI = (None,) * (len(GENAI_FIELDS) + 1)  # GenAI columns and price_id of a
 
 
 def _event(event: Span.Event) -> dict[str, Any]:
-    out: dict[str, Any] = {"timeUnixNano": event.time_unix_nano, "name": event.name,
+    out: dict[str, Any] = {"timeUnixNano": event.time_unix_nano, "name": limited_text(event.name),
                            "attributes": stored_attributes(event.attributes)}
-    if event.dropped_attributes_count:
-        out["droppedAttributesCount"] = event.dropped_attributes_count
+    dropped = dropped_attributes(event)
+    if dropped:
+        out["droppedAttributesCount"] = dropped
     return out
 
 
@@ -143,8 +146,9 @@ def _link(link: Span.Link) -> dict[str, Any]:
                            "attributes": stored_attributes(link.attributes)}
     if link.trace_state:
         out["traceState"] = link.trace_state
-    if link.dropped_attributes_count:
-        out["droppedAttributesCount"] = link.dropped_attributes_count
+    dropped = dropped_attributes(link)
+    if dropped:
+        out["droppedAttributesCount"] = dropped
     if link.flags:
         out["flags"] = link.flags
     return out

@@ -18,7 +18,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from receiver.errors import PortInUse, ReceiverError, grpc_status_name_for
 from receiver.ingest import Ingestor, PayloadFormat, Signal
-from receiver.otlp.ports import bind_failure_reason, host_port
+from receiver.otlp.auth import BearerAuth
+from receiver.otlp.ports import bind_failure_reason, host_port, ipv6_companion
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +39,33 @@ SERVICES: dict[Signal, tuple[object, type[Message], str]] = {
 class ExportServicer:
     """The `Export` method of one OTLP collector service."""
 
-    def __init__(self, ingestor: Ingestor, signal: Signal) -> None:
+    def __init__(self, ingestor: Ingestor, signal: Signal, auth: BearerAuth | None = None) -> None:
         self._ingestor = ingestor
         self._signal = signal
+        self._auth = auth
         self._service, self._response_type, self._rejected_field = SERVICES[signal]
 
     def export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        if self._auth is not None:
+            self._check_token(context)
         try:
             result = self._ingestor.export(self._signal, body, PayloadFormat.PROTOBUF)
         except ReceiverError as exc:
             context.abort(grpc.StatusCode[grpc_status_name_for(exc)], str(exc))
         response = self._response_type()
-        if result.rejected:
+        if result.rejected or result.message:  # a message alone is a warning (what a limit cut)
             setattr(response.partial_success, self._rejected_field, result.rejected)
             response.partial_success.error_message = result.message
         return response.SerializeToString()
+
+    def _check_token(self, context: grpc.ServicerContext) -> None:
+        # Metadata keys arrive lower case; the exporter sends `authorization: Bearer <token>`.
+        given = next((value for key, value in context.invocation_metadata() if key == "authorization"), None)
+        try:
+            self._auth.check(given if isinstance(given, str) else None)
+        except ReceiverError as exc:
+            self._ingestor.note_failed_request()
+            context.abort(grpc.StatusCode[grpc_status_name_for(exc)], str(exc))
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(self._service.full_name, {
@@ -60,9 +73,10 @@ class ExportServicer:
         })
 
 
-def start_grpc_server(ingestor: Ingestor, host: str, port: int, *,
-                      max_message_bytes: int) -> tuple[grpc.Server, int]:
-    """Start serving; return the server and the bound port (useful when `port` is 0)."""
+def start_grpc_server(ingestor: Ingestor, host: str, port: int, *, max_message_bytes: int,
+                      auth: BearerAuth | None = None) -> tuple[grpc.Server, int]:
+    """Start serving; return the server and the bound port (useful when `port` is 0). With
+    `auth`, every export must carry its bearer token."""
     # Probe first: grpcio logs its own bind failure to stderr before we can say it in one line.
     reason = port and bind_failure_reason(host, port)
     if reason:
@@ -76,7 +90,7 @@ def start_grpc_server(ingestor: Ingestor, host: str, port: int, *,
             ("grpc.max_receive_message_length", max_message_bytes),
         ],
     )
-    server.add_generic_rpc_handlers([ExportServicer(ingestor, signal).handler() for signal in Signal])
+    server.add_generic_rpc_handlers([ExportServicer(ingestor, signal, auth).handler() for signal in Signal])
     address = host_port(host, port)
     try:
         bound = server.add_insecure_port(address)
@@ -86,6 +100,13 @@ def start_grpc_server(ingestor: Ingestor, host: str, port: int, *,
         server.stop(None)
         reason = bind_failure_reason(host, port) or "the address could not be bound"
         raise PortInUse(f"cannot listen for OTLP/gRPC on {address}: {reason}")
+    companion = ipv6_companion(host)
+    if companion and not bind_failure_reason(companion, bound):  # best effort: no IPv6 is fine
+        try:
+            if server.add_insecure_port(host_port(companion, bound)):
+                log.info("OTLP/gRPC also listening on %s", host_port(companion, bound))
+        except RuntimeError:
+            pass
     server.start()
     log.info("OTLP/gRPC listening on %s", host_port(host, bound))
     return server, bound

@@ -26,10 +26,11 @@ from receiver.errors import (
     http_status_for,
 )
 from receiver.ingest import Ingestor, IngestResult, PayloadFormat, Signal
+from receiver.otlp.auth import BearerAuth
 from receiver.otlp.grpc_server import SERVICES
 from receiver.otlp.host_guard import allowed_host_names, host_name
 from receiver.otlp.http_body import BrokenFraming, Oversize, decode_content, read_chunked_body, read_sized_body
-from receiver.otlp.ports import address_family, describe_bind_error, host_port
+from receiver.otlp.ports import address_family, describe_bind_error, host_port, ipv6_companion
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,11 @@ class OtlpHttpServer(ThreadingHTTPServer):
     allow_reuse_port = False
 
     def __init__(self, address: tuple[str, int], ingestor: Ingestor, max_request_bytes: int,
-                 cors_origins: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = ()) -> None:
+                 cors_origins: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = (),
+                 auth: BearerAuth | None = None) -> None:
         self.address_family = address_family(address[0])
         self.ingestor = ingestor
+        self.auth = auth
         self.max_request_bytes = max_request_bytes
         self.cors_origins = frozenset(cors_origins)
         self.host_names = allowed_host_names(address[0], allowed_hosts)
@@ -78,7 +81,7 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         signal = ROUTES.get(path)
         media = MEDIA_TYPES.get(self.headers.get_content_type())
         reply_json = media is not PayloadFormat.PROTOBUF
-        if not self._host_allowed(reply_json) or not self._cross_origin_allowed():
+        if not self._host_allowed(reply_json) or not self._cross_origin_allowed() or not self._authorized(reply_json):
             return
         if signal is None:
             self.close_connection = True  # body left unread
@@ -154,6 +157,21 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
         self._reply_error(HTTPStatus.FORBIDDEN, f"origin {origin!r} is not allowed", "PERMISSION_DENIED", True)
         return False
 
+    def _authorized(self, reply_json: bool) -> bool:
+        """With `--auth-token`, a request without `Authorization: Bearer <token>` gets 401 (a
+        CORS preflight never reaches here: browsers send it without credentials)."""
+        if self.server.auth is None:
+            return True
+        try:
+            self.server.auth.check(self.headers.get("Authorization"))
+        except ReceiverError as exc:
+            self.close_connection = True  # body left unread
+            self.server.ingestor.note_failed_request()
+            self._reply_error(http_status_for(exc), str(exc), grpc_status_name_for(exc), reply_json,
+                              extra_headers={"WWW-Authenticate": "Bearer"})
+            return False
+        return True
+
     def _read_wire_body(self, media: PayloadFormat | None) -> bytes:
         """The body as the ingestor wants it: read within limits, checked, decompressed."""
         try:
@@ -192,7 +210,7 @@ class OtlpRequestHandler(BaseHTTPRequestHandler):
     def _reply_ok(self, result: IngestResult, signal: Signal, reply_json: bool) -> None:
         _, response_type, rejected_field = SERVICES[signal]
         response = response_type()
-        if result.rejected:
+        if result.rejected or result.message:  # a message alone is a warning (what a limit cut)
             setattr(response.partial_success, rejected_field, result.rejected)
             response.partial_success.error_message = result.message
         if reply_json:
@@ -249,23 +267,35 @@ def _varint(value: int) -> bytes:
 
 
 def start_http_server(ingestor: Ingestor, host: str, port: int, *, max_request_bytes: int,
-                      cors_origins: tuple[str, ...] = (),
-                      allowed_hosts: tuple[str, ...] = ()) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
-    """Start serving on a thread; return the server, the bound port and a stop function."""
+                      cors_origins: tuple[str, ...] = (), allowed_hosts: tuple[str, ...] = (),
+                      auth: BearerAuth | None = None) -> tuple[OtlpHttpServer, int, Callable[[], None]]:
+    """Start serving on a thread; return the server, the bound port and a stop function. With
+    `auth`, every POST must carry its bearer token."""
     try:
-        server = OtlpHttpServer((host, port), ingestor, max_request_bytes, cors_origins, allowed_hosts)
+        server = OtlpHttpServer((host, port), ingestor, max_request_bytes, cors_origins, allowed_hosts, auth)
     except OSError as exc:
         raise PortInUse(f"cannot listen for OTLP/HTTP on {host_port(host, port)}: "
                         f"{describe_bind_error(exc, port)}") from None
     bound = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, name="tracepane-http", daemon=True)
-    thread.start()
-    log.info("OTLP/HTTP listening on %s", host_port(host, bound))
+    servers = [server]
+    companion = ipv6_companion(host)
+    if companion:
+        try:
+            servers.append(OtlpHttpServer((companion, bound), ingestor, max_request_bytes, cors_origins,
+                                          allowed_hosts, auth))
+        except OSError as exc:  # best effort: a machine without IPv6 serves IPv4 alone
+            log.info("OTLP/HTTP not listening on %s: %s", host_port(companion, bound), exc)
+    threads = [threading.Thread(target=each.serve_forever, name="tracepane-http", daemon=True) for each in servers]
+    for thread in threads:
+        thread.start()
+    log.info("OTLP/HTTP listening on %s", ", ".join(host_port(each.server_address[0], bound) for each in servers))
 
     def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        for each in servers:
+            each.shutdown()
+            each.server_close()
+        for thread in threads:
+            thread.join(5)
 
     return server, bound, stop
 

@@ -144,5 +144,8 @@ def _request(number: int, document: Any) -> FileLine | BadLine:
     if len(keys) != 1:
         found = ", ".join(sorted(document)) or "nothing"
         return BadLine(number, "expected one of resourceSpans, resourceLogs, resourceMetrics; found " + found)
-    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    try:
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\\ud800"): no valid text holds it
+        return BadLine(number, f"a string is not valid Unicode: {exc.reason} at character {exc.start}")
     return FileLine(number, SIGNAL_KEYS[keys[0]], body)

@@ -45,6 +45,9 @@ def parse_otlp_dict(document: Any, message_type: type[Message]) -> Message:
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
     except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
         raise BadPayload(f"not a valid {message_type.DESCRIPTOR.name}: {exc}") from None
+    except SystemError as exc:  # protobuf's C parser on a lone surrogate (a UnicodeEncodeError inside)
+        raise BadPayload(f"not a valid {message_type.DESCRIPTOR.name}: a string is not valid "
+                         f"Unicode ({exc.__cause__ or exc})") from None
     return message
 
 

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 
 def host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+IPV6_LOOPBACK = "::1"
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def exposure_warning(host: str, *, token_required: bool) -> str | None:
+    """What to tell the user who made the receiver listen beyond this machine."""
+    if is_loopback(host):
+        return None
+    who = ("machines with the bearer token can send telemetry here (it travels unencrypted)" if token_required
+           else "machines can send telemetry here (there is no authentication; see --auth-token)")
+    return f"listening on {host}, not loopback: other {who}"
+
+
+def ipv6_companion(host: str) -> str | None:
+    """The IPv6 loopback address to listen on beside an IPv4 loopback `host`: `localhost`
+    resolves to ::1 first for many runtimes (Node.js 17+, some Java and Go setups), and an
+    exporter told `localhost:4318` must not get "connection refused". None for other hosts."""
+    return IPV6_LOOPBACK if host in ("127.0.0.1", "localhost") and socket.has_ipv6 else None
 
 
 def address_family(host: str) -> socket.AddressFamily:

@@ -21,13 +21,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TypeVar
 
 import orjson
 
-from receiver.errors import AtCapacity, StorageFailed, StoreClosed
+from receiver.errors import AtCapacity, DiskFull, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import WriteBatch
 from receiver.storage import cost_attributes
@@ -48,8 +47,11 @@ from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.retention import expired_trace_ids
 from receiver.storage.schema import open_write_db
 from receiver.storage.set_aside import set_aside_if_unusable
+from receiver.storage.storage_health import StorageHealth, is_disk_full
 from receiver.storage.text_index import index_pending
 from receiver.storage.usage import add_new_spans
+from receiver.storage.write_tickets import Job, WriteTicket, Written
+from receiver.storage.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,77 +70,21 @@ _WRITE_ERRORS = (sqlite3.Error, orjson.JSONEncodeError, OverflowError)
 MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten past this (then re-inserted, ignored)
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    """Rows a request added (re-sent items that were already stored are not counted)."""
-
-    spans: int = 0
-    logs: int = 0
-    metric_points: int = 0
-
-    def __add__(self, other: Written) -> Written:
-        return Written(self.spans + other.spans, self.logs + other.logs,
-                       self.metric_points + other.metric_points)
-
-
-class WriteTicket:
-    """One request's batch on its way to the database; `wait` returns once it is committed."""
-
-    __slots__ = ("batch", "span_rows_json", "_done", "error", "written")
-
-    def __init__(self, batch: WriteBatch) -> None:
-        self.batch = batch
-        # Encoded by the submitting (decoding) thread: the writer thread is the pipeline's
-        # narrow stage, so it should only have SQLite left to do.
-        self.span_rows_json = span_rows_json(batch.span_rows)
-        self._done = threading.Event()
-        self.error: Exception | None = None
-        self.written = Written()
-
-    def wait(self, timeout: float) -> Written:
-        """Block until committed; return what was new. Raises the write's error."""
-        if not self._done.wait(timeout):
-            raise StorageFailed(f"the database did not commit within {timeout:g} s; retry later")
-        if self.error is not None:
-            raise self.error
-        return self.written
-
-    def _finish(self, error: Exception | None = None) -> None:
-        self.error = error
-        self._done.set()
-
-
-class _Job(Generic[T]):
-    """A function of the write connection, run by the writer thread (see `run_job`)."""
-
-    __slots__ = ("work", "before", "after_commit", "started", "_done", "result", "error")
-
-    def __init__(self, work: Callable[[sqlite3.Connection], T], *,
-                 before: Callable[[sqlite3.Connection], None] | None = None,
-                 after_commit: Callable[[T], None] | None = None) -> None:
-        self.work, self.before, self.after_commit = work, before, after_commit
-        self.started = False  # set by the writer thread under the writer's lock
-        self._done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self._done.set()
-
-
 class DatabaseWriter:
     def __init__(self, db_path: Path, *, queue_spans: int, batch_spans: int,
                  subscribers: Subscribers | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, holder: str = "") -> None:
         self._db_path = db_path
+        # one writer per file; `holder` says who in the other's message ("window", "serve"…)
+        self._lock = WriterLock(db_path, holder)
+        self.health = StorageHealth(db_path)  # e.g. disk full: for the user, while it lasts
         self._queue_spans = queue_spans
         self._batch_spans = batch_spans
         self._subscribers = subscribers or Subscribers()
         self._clock_ns = clock_ns
         self._cond = threading.Condition()
         self._queue: deque[WriteTicket] = deque()
-        self._jobs: deque[_Job] = deque()
+        self._jobs: deque[Job] = deque()
         self._pending_spans = 0  # queued or being written
         self._in_flight = 0
         self._closing = False
@@ -160,10 +106,20 @@ class DatabaseWriter:
     # --- called from other threads ------------------------------------------------------
 
     def start(self) -> None:
-        self._thread.start()
+        """Take the file's writer lock (`DatabaseInUse` if another Tracepane holds it: nothing is
+        touched, not even an unusable file set aside), then open, migrate and start writing."""
+        self._lock.acquire()
+        try:
+            self._thread.start()
+        except BaseException:
+            self._lock.release()
+            raise
         if not self._ready.wait(STARTUP_TIMEOUT_S):
+            with self._cond:  # the thread stops (and lets go of the lock) once it has opened
+                self._closing = True
             raise StorageFailed(f"opening {self._db_path} took longer than {STARTUP_TIMEOUT_S:g} s")
         if self._startup_error is not None:
+            self._thread.join()  # it is returning: the lock is free when this raises
             raise self._startup_error
 
     def submit(self, batch: WriteBatch) -> WriteTicket:
@@ -219,7 +175,7 @@ class DatabaseWriter:
         it raises. Returns its result, or raises its exception, here; `StorageFailed` if it has
         not finished within `timeout` (one not yet started is withdrawn; one running finishes
         or rolls back on its own), `StoreClosed` when the writer is closing or not running."""
-        return self._call(_Job(job), timeout)
+        return self._call(Job(job), timeout)
 
     def delete_traces(self, trace_ids: Iterable[str], timeout: float, *, must_exist: bool = False) -> DeletedCounts:
         """Delete these traces (see `deletion.delete_traces`) and forget them here too; the
@@ -229,7 +185,7 @@ class DatabaseWriter:
         if not wanted:
             return DeletedCounts()
         # with every first report in the table, the deletion sees which response ids live on
-        deletion: TraceDeletion = self._call(_Job(lambda conn: delete_traces(conn, wanted, must_exist=must_exist),
+        deletion: TraceDeletion = self._call(Job(lambda conn: delete_traces(conn, wanted, must_exist=must_exist),
                                                   before=self._merge_response_ids,
                                                   after_commit=self._forget_deleted), timeout, "deleting traces")
         return deletion.counts
@@ -243,7 +199,7 @@ class DatabaseWriter:
             if changed:
                 self._subscribers.publish(IngestEvent(changed, 0))
 
-        return self._call(_Job(lambda conn: set_pinned(conn, wanted, pinned), after_commit=tell), timeout,
+        return self._call(Job(lambda conn: set_pinned(conn, wanted, pinned), after_commit=tell), timeout,
                           "pinning")
 
     def delete_older_than(self, before_ns: int, timeout: float) -> DeletedCounts:
@@ -253,7 +209,7 @@ class DatabaseWriter:
         total = DeletedCounts()
         while True:
             deletion: TraceDeletion = self._call(
-                _Job(lambda conn: delete_traces(conn, expired_trace_ids(conn, before_ns)),
+                Job(lambda conn: delete_traces(conn, expired_trace_ids(conn, before_ns)),
                      before=self._merge_response_ids, after_commit=self._forget_deleted), timeout,
                 "applying retention")
             if not deletion.counts.trace_ids:
@@ -263,10 +219,10 @@ class DatabaseWriter:
     def clear_all(self, timeout: float, *, keep_shared_rows: bool = False) -> DeletedCounts:
         """Delete everything received (see `deletion.clear_all`) and forget it here too; the
         subscribers are told. The file gives back its space when the writer next idles."""
-        return self._call(_Job(lambda conn: clear_all(conn, keep_shared_rows=keep_shared_rows),
+        return self._call(Job(lambda conn: clear_all(conn, keep_shared_rows=keep_shared_rows),
                                after_commit=lambda _: self._forget_all(keep_shared_rows)), timeout, "clearing")
 
-    def _call(self, job: _Job[T], timeout: float, doing: str = "") -> T:
+    def _call(self, job: Job[T], timeout: float, doing: str = "") -> T:
         """Queue the job and wait for it; with `doing`, a database error is a `StorageFailed`."""
         with self._cond:
             if self._closing or not self._thread.is_alive():
@@ -281,7 +237,8 @@ class DatabaseWriter:
             raise StorageFailed(f"the change did not finish within {timeout:g} s; it goes on (or rolls back) "
                                 "in the background")
         if isinstance(job.error, sqlite3.Error) and doing:
-            raise StorageFailed(f"{doing} failed: {job.error}; nothing was changed") from job.error
+            failed = DiskFull if is_disk_full(job.error) else StorageFailed
+            raise failed(f"{doing} failed: {job.error}; nothing was changed") from job.error
         if job.error is not None:
             raise job.error
         return job.result
@@ -289,6 +246,12 @@ class DatabaseWriter:
     # --- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._write_until_closed()
+        finally:  # after the connection is closed: the next writer finds the file settled
+            self._lock.release()
+
+    def _write_until_closed(self) -> None:
         try:
             self.set_aside = set_aside_if_unusable(self._db_path)
             db = open_write_db(self._db_path)
@@ -379,6 +342,8 @@ class DatabaseWriter:
                         conn.execute("ROLLBACK")
                     raise
             except Exception as exc:  # the caller's to handle; the writer goes on
+                if is_disk_full(exc):
+                    self.health.disk_full()
                 job.finish(error=exc)
                 continue
             except BaseException:
@@ -419,15 +384,15 @@ class DatabaseWriter:
                 conn.execute("VACUUM")
                 # the file shrinks when a checkpoint has copied the log: now, not at the next idle
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error:  # the free pages are reused by later spans anyway
-            log.warning("VACUUM after clearing the database failed", exc_info=True)
+        except sqlite3.Error as exc:  # the free pages are reused by later spans anyway
+            _warn_will_retry("VACUUM after clearing the database failed", exc)
 
     def _index_text(self, conn: sqlite3.Connection) -> None:
         """Index the pending text, and read the cost-by-attribute values of the same spans."""
         try:
             indexed = index_pending(conn, also=cost_attributes.take_values)
-        except sqlite3.Error:  # the rows stay pending (readers scan them): tried after the next write
-            log.warning("full-text indexing failed; will retry", exc_info=True)
+        except sqlite3.Error as exc:  # the rows stay pending (readers scan them): tried after the next write
+            _warn_will_retry("full-text indexing failed", exc)
             indexed = 0
         if indexed:  # cost by attribute may have changed: readers of it look again (told before
             # `wait_indexed` returns, so a caller that waited hears nothing of it after)
@@ -439,8 +404,8 @@ class DatabaseWriter:
     def _merge_response_ids(self, conn: sqlite3.Connection) -> None:
         try:
             self._response_ids.merge(conn)
-        except sqlite3.Error:  # the ids stay in memory (and in the spans): tried again later
-            log.warning("merging response ids failed; will retry", exc_info=True)
+        except sqlite3.Error as exc:  # the ids stay in memory (and in the spans): tried again later
+            _warn_will_retry("merging response ids failed", exc)
 
     def _take_batch(self, idle_timeout: float | None) -> list[WriteTicket] | None:
         """The next batch; [] when a job is waiting or when closing with nothing left; None
@@ -468,13 +433,14 @@ class DatabaseWriter:
         try:
             try:
                 written, touched = self._transaction(conn, tickets, isolated=False)
-            except _WRITE_ERRORS:
-                if len(tickets) == 1:
+            except _WRITE_ERRORS as exc:
+                if len(tickets) == 1 or is_disk_full(exc):  # no room: none of them would fit alone either
                     raise
                 written, touched = self._transaction(conn, tickets, isolated=True)
         except _WRITE_ERRORS as exc:
-            log.exception("writing a batch of %d requests failed", len(tickets))
-            error = StorageFailed(f"database write failed: {exc}")
+            error = self._write_error(exc, f"writing a batch of {len(tickets)} requests failed")
+        if error is None and not any(isinstance(t.error, DiskFull) for t in tickets):
+            self.health.writes_succeed()
         with self._cond:
             self._pending_spans -= sum(t.batch.size for t in tickets)
             self._in_flight = 0
@@ -508,8 +474,7 @@ class DatabaseWriter:
                     try:
                         ticket.written = self._insert(conn, ticket, new_ids)
                     except _WRITE_ERRORS as exc:
-                        log.exception("writing a request of %d items failed", ticket.batch.size)
-                        ticket.error = StorageFailed(f"database write failed: {exc}")
+                        ticket.error = self._write_error(exc, f"writing a request of {ticket.batch.size} items failed")
                         self._response_ids.forget_request()
                         conn.execute("ROLLBACK TO request")
                         continue
@@ -540,6 +505,15 @@ class DatabaseWriter:
             known |= new
         return written, touched
 
+    def _write_error(self, exc: Exception, doing: str) -> StorageFailed:
+        """What the request's sender is told. A full disk is expected, and retried by every exporter
+        until there is room: said once (`health`), not logged with its traceback each time."""
+        if is_disk_full(exc):
+            self.health.disk_full()
+            return DiskFull("the disk is full: the database cannot grow; retry later")
+        log.exception("%s", doing)
+        return StorageFailed(f"database write failed: {exc}")
+
     def _insert(self, conn: sqlite3.Connection, ticket: WriteTicket, new_ids: dict[str, set[int]]) -> Written:
         """Write one request's rows; return how many of each were new."""
         batch = ticket.batch
@@ -557,3 +531,12 @@ class DatabaseWriter:
             self._response_ids.confirm(conn)
         return Written(spans, insert_rows(conn, "logs", LOG_ROW_SQL, batch.log_rows),
                        insert_rows(conn, "metric_points", METRIC_ROW_SQL, batch.metric_rows))
+
+
+def _warn_will_retry(what: str, exc: sqlite3.Error) -> None:
+    """Background work that fails is tried again later. A full disk is no surprise, and the user
+    hears of it once the writes fail (`health`): a line at info level, no more."""
+    if is_disk_full(exc):
+        log.info("%s (%s); will retry", what, exc)
+    else:
+        log.warning("%s; will retry", what, exc_info=exc)

@@ -189,6 +189,38 @@ def test_the_empty_state_says_how_to_send_traces_and_loads_the_demo(qtbot, windo
     assert window.pages.currentWidget() is window.main_splitter
 
 
+def test_with_a_token_the_empty_state_gives_the_header_an_sdk_exports_with(qtbot, make_window, db_path, monkeypatch):
+    """The snippet, pasted into the environment, is all the real SDK exporters need: the
+    header value is URL-encoded as the OTLP exporter spec says (the space is %20)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+    from app.widgets.empty_state import exporter_settings
+
+    token = "t0k,en=/+ %"  # characters the variable must encode
+    window = make_window(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0, auth_token=token))
+    qtbot.waitUntil(lambda: window.list_controller.loaded_once, timeout=WAIT_MS)
+    assert "token required" in window.status.listen_label.text() and token not in window.status.listen_label.text()
+    assert "bearer token" in window.empty_state.status_label.text()
+    exporters = {"OTLP/HTTP": HttpSpanExporter, "OTLP/gRPC": OTLPSpanExporter}
+    for protocol, exporter_type in exporters.items():
+        window.empty_state.protocol_box.setCurrentText(protocol)
+        lines = window.empty_state.settings_text.toPlainText().splitlines()
+        settings = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+        assert settings["OTEL_EXPORTER_OTLP_HEADERS"] == "Authorization=Bearer%20t0k%2Cen%3D%2F%2B%20%25"
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        tracer, memory = _tracer(f"via {protocol}")
+        with tracer.start_as_current_span(f"sent over {protocol}"):
+            pass
+        exporter = exporter_type()  # configured by the environment alone
+        try:
+            assert exporter.export(memory.get_finished_spans()).name == "SUCCESS"
+        finally:
+            exporter.shutdown()
+    qtbot.waitUntil(lambda: sorted(_rows(window)) == ["sent over OTLP/HTTP", "sent over OTLP/gRPC"], timeout=WAIT_MS)
+    assert "OTEL_EXPORTER_OTLP_HEADERS" not in exporter_settings(window.host.addresses)  # no token, no header
+
+
 def test_a_taken_port_still_opens_the_window_and_other_ports_can_be_picked(qtbot, make_window, db_path,
                                                                            monkeypatch):
     with socket.socket() as taken:

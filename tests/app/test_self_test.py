@@ -21,7 +21,7 @@ def test_the_self_test_passes_and_leaves_the_users_data_alone(tmp_path):
 
 
 def test_a_failing_step_is_exit_1_with_its_reason(qapp, monkeypatch, capsys):
-    def refused(addresses, name):
+    def refused(addresses, name, token):
         raise ConnectionRefusedError("nobody listens")
 
     monkeypatch.setattr(self_test, "_send_http", refused)

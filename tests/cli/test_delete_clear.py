@@ -116,11 +116,14 @@ def test_a_missing_database_has_nothing_to_clear_and_no_trace_to_delete(tmp_path
     assert not missing.exists()
 
 
-def test_clear_beside_a_running_receiver_leaves_its_later_spans_whole(receiver, db_path):
-    # Until one receiver per file is enforced, one may be running while `clear` runs: it still
-    # believes its resource and scope rows stored, so `clear` keeps them.
-    send(receiver, make_span(trace_id=new_trace_id(), name="before"))
-    assert tracepane("clear", "--yes", "--db", str(db_path)).returncode == 0
+def test_clear_beside_a_running_receiver_refuses_and_its_later_spans_stay_whole(receiver, db_path):
+    # One writer per file (receiver.storage.writer_lock): `clear` cannot take rows from under a
+    # receiver that believes them stored; it says who writes and exits 3 (tests/receiver/test_instance_lock.py).
+    before = new_trace_id()
+    send(receiver, make_span(trace_id=before, name="before"))
+    done = tracepane("clear", "--yes", "--db", str(db_path))
+    assert done.returncode == 3 and "is already writing to" in done.stderr
+    assert trace_ids(db_path) == [before.hex()]
     after = new_trace_id()
     send(receiver, make_span(trace_id=after, name="after"))
     (span,) = shown(receiver, after)["spans"]
