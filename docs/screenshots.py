@@ -217,7 +217,32 @@ def main() -> int:
         window.close()
         worker.shutdown()
         host.stop()
+    guarded_and_full(out)
     return 0
+
+
+def guarded_and_full(out: Path) -> None:
+    """A receiver that asks for a bearer token (the snippet carries it), then its disk full."""
+    with tempfile.TemporaryDirectory() as tmp:
+        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0,
+                                           auth_token="s3cret-token"))
+        host.start()
+        worker = QueryWorker(host.config.db_path)
+        window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        wait_until(lambda: window.list_controller.loaded_once)
+        save(window, out / "empty-state-token.png")
+        window.load_demo()
+        wait_until(lambda: window.list_model.rowCount() == 3)
+        host.receiver.run_job(lambda conn: conn.execute("PRAGMA max_page_count = 1"), 10)  # no room to grow
+        window.load_demo()  # refused: exporters are told to retry
+        wait_until(lambda: window.status.storage_label.isVisible())
+        settle(300)
+        save(window, out / "disk-full.png")
+        window.close()
+        worker.shutdown()
+        host.stop()
 
 
 if __name__ == "__main__":
