@@ -86,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--price-file", default=default, metavar="PATH",
                        help="TOML prices that override or add models (default: price_overrides.toml beside "
                             "the database)")
+        p.add_argument("--max-db-mb", type=_megabytes, default=default, metavar="N",
+                       help="keep the database (file and log) within N MiB: past it the oldest ordinary traces "
+                            "are deleted, then those with errors or a high cost or duration; pinned ones never "
+                            "(default 2048; 0 = no size budget; env TRACEPANE_MAX_DB_MB)")
+        p.add_argument("--max-age-days", type=_days, default=default, metavar="N",
+                       help="delete unpinned traces older than N days (default 30; 0 = keep them; env "
+                            "TRACEPANE_MAX_AGE_DAYS)")
+        p.add_argument("--forward-to", action="append", default=default, metavar="URL",
+                       help="also send everything stored to this OTLP endpoint: grpc://HOST:PORT or "
+                            "http(s)://HOST:PORT; repeatable (env TRACEPANE_FORWARD_TO, comma-separated)")
+        p.add_argument("--forward-header", action="append", default=default, metavar="KEY=VALUE",
+                       help="a header for the --forward-to endpoints, e.g. an API key; repeatable (env "
+                            "TRACEPANE_FORWARD_HEADERS, comma-separated)")
         p.add_argument("--json", action="store_true", default=default if suppress else False,
                        help="machine-readable output (keys documented in the README)")
         return p
@@ -181,6 +194,16 @@ def _days(text: str) -> float:
     return days
 
 
+def _megabytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of MiB: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size is 0 (no budget) or more, not {value}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -199,7 +222,9 @@ def _config(args: argparse.Namespace):
                                   allowed_hosts=args.allow_host,
                                   store_content=False if args.no_content else None, price_file=args.price_file,
                                   auth_token=args.auth_token,
-                                  mask_credentials=False if args.keep_credentials else None)
+                                  mask_credentials=False if args.keep_credentials else None,
+                                  max_db_mb=args.max_db_mb, max_age_days=args.max_age_days,
+                                  forward_to=args.forward_to, forward_headers=args.forward_header)
 
 
 def _db_path(args: argparse.Namespace) -> Path:

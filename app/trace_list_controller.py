@@ -76,8 +76,9 @@ class TraceListController(QObject):
             seen = {t.trace_id for t in first}
             return first + [t for t in store.get_trace_summaries(touched) if t.trace_id not in seen]
 
-        self.worker.ask(refresh, lambda traces: self._apply_refresh(generation, traces), key="list-refresh",
-                        on_failed=self.sig_failed.emit)
+        pinned_only = trace_filter.pinned_only
+        self.worker.ask(refresh, lambda traces: self._apply_refresh(generation, traces, pinned_only),
+                        key="list-refresh", on_failed=self.sig_failed.emit)
 
     # --- answers (GUI thread) -----------------------------------------------------------
 
@@ -91,9 +92,14 @@ class TraceListController(QObject):
         self.loaded_once = True
         self.sig_loaded.emit(not page.traces)
 
-    def _apply_refresh(self, generation: int, traces: list[TraceSummary]) -> None:
+    def _apply_refresh(self, generation: int, traces: list[TraceSummary], pinned_only: bool = False) -> None:
         if generation != self._generation:
             return
+        if pinned_only:  # a trace unpinned while only pinned ones are listed leaves the list
+            unpinned = {t.trace_id for t in traces if not t.pinned}
+            if unpinned:
+                self.model.remove_traces(unpinned)
+                traces = [t for t in traces if t.pinned]
         was_empty = self.model.rowCount() == 0
         before = set(self.model.trace_ids())
         self.model.merge(traces)

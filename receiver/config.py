@@ -26,6 +26,10 @@ DEFAULT_WRITE_TIMEOUT_S = 30.0  # how long a request waits for its commit before
 DEFAULT_MAX_VALUE_BYTES = 4 * 1024 * 1024  # a longer string or bytes value is truncated
 DEFAULT_MAX_VALUE_DEPTH = 32  # arrays / key-value lists nested deeper are cut at this depth
 DEFAULT_MAX_ATTRIBUTES = 10_000  # per span, event, link, log record, point; the rest are dropped and counted
+# Retention (receiver.storage.retention_budget): 0 turns either budget off. Two gigabytes hold
+# about a million GenAI spans with their prompts: weeks of a developer's agent runs.
+DEFAULT_MAX_DB_MB = 2048
+DEFAULT_MAX_AGE_DAYS = 30.0
 
 
 def default_db_path() -> Path:
@@ -63,6 +67,13 @@ class ReceiverConfig:
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     max_value_depth: int = DEFAULT_MAX_VALUE_DEPTH
     max_attributes: int = DEFAULT_MAX_ATTRIBUTES
+    max_db_mb: int = DEFAULT_MAX_DB_MB  # database file and its log, in MiB; 0: no size budget
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS  # 0: traces are never too old
+    # Upstream OTLP endpoints that get a copy of everything stored (receiver.forwarding):
+    # grpc://HOST:PORT, http(s)://HOST:PORT[/prefix].
+    forward_to: tuple[str, ...] = ()
+    # Headers sent upstream with each forwarded request ("key=value"): an API key, say.
+    forward_headers: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def resolve(cls, env: Mapping[str, str] | None = None, **explicit: Any) -> ReceiverConfig:
@@ -80,7 +91,7 @@ class ReceiverConfig:
                 if parsed is not None:
                     values[f.name] = parsed
         values.setdefault("db_path", default_db_path())
-        for name in ("cors_origins", "allowed_hosts"):
+        for name in ("cors_origins", "allowed_hosts", "forward_to", "forward_headers"):
             if name in values:
                 values[name] = tuple(values[name])
         values["db_path"] = Path(values["db_path"]).expanduser()
@@ -107,6 +118,19 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parsed(raw: str) -> Any:
+        value = parse(raw)
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+    return parsed
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -124,7 +148,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "batch_spans": _positive_int,
     "write_timeout_s": _positive_float,
     "cors_origins": lambda raw: tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()),
-    "allowed_hosts": lambda raw: tuple(name.strip() for name in raw.split(",") if name.strip()),
+    "allowed_hosts": _comma_list,
     "store_content": lambda raw: _boolean(raw),
     "price_file": Path,
     "genai_analysis": lambda raw: _boolean(raw),
@@ -133,6 +157,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_value_bytes": _positive_int,
     "max_value_depth": _positive_int,
     "max_attributes": _positive_int,
+    "max_db_mb": _non_negative(int),
+    "max_age_days": _non_negative(float),
+    "forward_to": _comma_list,
+    "forward_headers": _comma_list,
 }
 
 

@@ -31,6 +31,7 @@ from receiver.otlp.limits import ValueLimits
 from receiver.otlp.ports import exposure_warning, host_port
 from receiver.storage import cost_attributes
 from receiver.storage.deletion import DeletedCounts
+from receiver.storage.retention_budget import RetentionBudget
 from receiver.storage.store import TraceStore
 from receiver.storage.writer import DatabaseWriter
 
@@ -86,7 +87,8 @@ class Receiver:
             gc.set_threshold(max(gen0, GC_GEN0_THRESHOLD), *older)
         with contextlib.ExitStack() as stack:
             writer = DatabaseWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
-                                subscribers=self._subscribers, holder=self.holder)
+                                    subscribers=self._subscribers, holder=self.holder,
+                                    budget=RetentionBudget.of(cfg.max_db_mb, cfg.max_age_days))
             writer.health.subscribe(self._storage_listeners.publish)
             writer.start()
             stack.callback(writer.close)

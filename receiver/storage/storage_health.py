@@ -1,9 +1,10 @@
 """`StorageHealth`: what keeps the writer from storing right now, in words for the user.
 
-Today that is one thing: a database that cannot grow (SQLITE_FULL: the disk is full, or
-SQLite's page limit is reached). The writer notes each write's outcome; the state changes
-only on the first failure and on the first success after it, and listeners hear of each change
-once (`tracepane serve` prints it; the window's status bar reads `problem`), however many
+Two things: a database that cannot grow (SQLITE_FULL: the disk is full, or SQLite's page
+limit is reached), and retention stopped because pinned traces alone fill the size budget.
+The writer notes each write's outcome and each retention turn's; the state changes only on the
+first failure and on the first success after it, and listeners hear of each change once
+(`tracepane serve` prints it; the window's status bar reads `problem`), however many
 exporters keep retrying meanwhile.
 """
 
@@ -32,6 +33,8 @@ class StorageHealth:
         self._db_path = db_path
         self._clock = clock
         self._lock = threading.Lock()
+        self._disk = ""
+        self._retention = ""
         self._problem = ""
         self._listeners = Subscribers()
 
@@ -47,16 +50,27 @@ class StorageHealth:
 
     def disk_full(self) -> None:
         since = time.strftime("%H:%M", time.localtime(self._clock()))
-        self._change(f"disk full since {since}: the database {self._db_path} cannot grow. Free some space; "
+        self._change(disk=f"disk full since {since}: the database {self._db_path} cannot grow. Free some space; "
                      "exporters are told to retry meanwhile, and storing resumes by itself", only_if_clear=True)
 
     def writes_succeed(self) -> None:
-        self._change("")
+        self._change(disk="")
 
-    def _change(self, problem: str, *, only_if_clear: bool = False) -> None:
+    def retention_stopped(self, why: str) -> None:
+        self._change(retention=why)
+
+    def retention_runs(self) -> None:
+        self._change(retention="")
+
+    def _change(self, *, disk: str | None = None, retention: str | None = None, only_if_clear: bool = False) -> None:
         with self._lock:
-            if problem == self._problem or (only_if_clear and self._problem):
+            if disk is not None and not (only_if_clear and self._disk):
+                self._disk = disk
+            if retention is not None:
+                self._retention = retention
+            problem = "; ".join(p for p in (self._disk, self._retention) if p)
+            if problem == self._problem:
                 return
             self._problem = problem
-        log.info("%s", problem or "the database can grow again; storing resumed")
+        log.info("%s", problem or "storage problem over: storing and retention run normally")
         self._listeners.publish(problem)

@@ -168,3 +168,10 @@ def clear_text_index(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM text_docs")
     conn.execute("DELETE FROM text_pending_logs")
     conn.execute("UPDATE writer_state SET value = 0 WHERE name = ?", (INDEXED_THROUGH,))
+
+
+def merge_deleted(conn: sqlite3.Connection, pages: int = 500) -> None:
+    """Fold the index's segments together a bounded amount: a contentless index only notes
+    deletions, and the space of what was deleted comes back only when segments merge."""
+    # negative: merge even where fewer segments than usual wait at a level
+    conn.execute("INSERT INTO text_index (text_index, rank) VALUES ('merge', ?)", (-pages,))

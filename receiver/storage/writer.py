@@ -41,10 +41,13 @@ from receiver.storage.batch_rows import (
 )
 from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
+from receiver.storage.file_space import limit_wal, truncate_wal, vacuum_if_mostly_free
 from receiver.storage.pins import set_pinned
 from receiver.storage.read_db import open_read_db
 from receiver.storage.response_ids import MERGE_AT, ResponseIds
 from receiver.storage.retention import expired_trace_ids
+from receiver.storage.retention_budget import RetentionBudget
+from receiver.storage.retention_runner import RetentionRunner, RetentionTurn
 from receiver.storage.schema import open_write_db
 from receiver.storage.set_aside import set_aside_if_unusable
 from receiver.storage.storage_health import StorageHealth, is_disk_full
@@ -73,11 +76,15 @@ MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten 
 class DatabaseWriter:
     def __init__(self, db_path: Path, *, queue_spans: int, batch_spans: int,
                  subscribers: Subscribers | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns, holder: str = "") -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, holder: str = "",
+                 budget: RetentionBudget | None = None) -> None:
         self._db_path = db_path
         # one writer per file; `holder` says who in the other's message ("window", "serve"…)
         self._lock = WriterLock(db_path, holder)
         self.health = StorageHealth(db_path)  # e.g. disk full: for the user, while it lasts
+        self.retention = RetentionRunner(budget or RetentionBudget(), self.health, clock_ns=clock_ns)
+        # The log is checkpointed (and so kept) within the budget's share for it.
+        self._checkpoint_every_rows = min(CHECKPOINT_EVERY_ROWS, max(256, self.retention.budget.wal_bytes // 6144))
         self._queue_spans = queue_spans
         self._batch_spans = batch_spans
         self._subscribers = subscribers or Subscribers()
@@ -272,11 +279,15 @@ class DatabaseWriter:
             self._startup_error = StorageFailed(f"cannot read database {self._db_path}: {exc}")
             self._ready.set()
             return
+        limit_wal(db.conn, self.retention.budget)
         self._checkpointer.start()
         self._ready.set()
         wal_dirty = False
         try:
             while True:
+                if self.retention.due():
+                    self._jobs.append(Job(self.retention.turn, before=self._merge_response_ids,
+                                          after_commit=self._after_retention))
                 if self._jobs:
                     self._run_jobs(db.conn)
                     wal_dirty = True
@@ -284,16 +295,24 @@ class DatabaseWriter:
                     timeout = 0 if self._indexing else INDEX_AFTER_IDLE_S
                 else:
                     timeout = IDLE_CHECKPOINT_S if wal_dirty else None
+                retention_in = self.retention.seconds_until_due()  # runs when idle too
+                woken_for_retention = retention_in is not None and (timeout is None or retention_in < timeout)
+                if woken_for_retention:
+                    timeout = retention_in
                 tickets = self._take_batch(timeout)
                 self._indexing = tickets is None and self._text_backlog > 0
                 if self._indexing:  # a pause in the traffic: index what was written
                     self._index_text(db.conn)
                     wal_dirty = True
                     continue
+                if tickets is None and woken_for_retention:  # not idle long: only retention's turn
+                    continue
                 if tickets is None:  # idle: a good moment for the merge and the checkpoint
                     self._merge_response_ids(db.conn)
-                    if self._vacuum_wanted:
+                    if self._vacuum_wanted or self.retention.budget.max_bytes:
                         self._vacuum(db.conn)
+                    if self.retention.budget.max_bytes:  # the log counts against the budget
+                        self._truncate_wal(db.conn)
                     self._checkpointer.request()
                     self._rows_since_checkpoint = 0
                     wal_dirty = False
@@ -308,7 +327,7 @@ class DatabaseWriter:
                     self._index_text(db.conn)
                 if self._response_ids.unmerged >= MERGE_AT:
                     self._merge_response_ids(db.conn)
-                if self._rows_since_checkpoint >= CHECKPOINT_EVERY_ROWS:
+                if self._rows_since_checkpoint >= self._checkpoint_every_rows:
                     self._checkpointer.request()
                     self._rows_since_checkpoint = 0
                 wal_dirty = True
@@ -344,6 +363,9 @@ class DatabaseWriter:
             except Exception as exc:  # the caller's to handle; the writer goes on
                 if is_disk_full(exc):
                     self.health.disk_full()
+                if job.work == self.retention.turn:  # nobody waits for it: said here, tried again later
+                    self.retention.finished(None)
+                    _warn_will_retry("a retention turn failed", exc)
                 job.finish(error=exc)
                 continue
             except BaseException:
@@ -363,6 +385,10 @@ class DatabaseWriter:
             self._subscribers.publish(IngestEvent(deletion.recounted_trace_ids, 0,
                                                   deleted_trace_ids=deletion.counts.trace_ids))
 
+    def _after_retention(self, turn: RetentionTurn) -> None:
+        self._forget_deleted(turn.deletion)
+        self.retention.finished(turn)
+
     def _forget_all(self, kept_shared_rows: bool) -> None:
         self._response_ids.clear()
         if not kept_shared_rows:
@@ -372,20 +398,17 @@ class DatabaseWriter:
         self._subscribers.publish(IngestEvent(frozenset(), 0, cleared=True))
 
     def _vacuum(self, conn: sqlite3.Connection) -> None:
-        """Give the free pages back to the file system (the file shrinks at the next checkpoint).
-        After a clear the file is nearly all free pages and VACUUM copies next to nothing
-        (measured: 7 ms after clearing 85 MB; readers go on meanwhile, WAL). Not once spans
-        that arrived since fill half the file: it would copy them all, and they reuse the
-        free pages anyway."""
         self._vacuum_wanted = False
         try:
-            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-            if free * 2 > conn.execute("PRAGMA page_count").fetchone()[0]:
-                conn.execute("VACUUM")
-                # the file shrinks when a checkpoint has copied the log: now, not at the next idle
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            vacuum_if_mostly_free(conn)
         except sqlite3.Error as exc:  # the free pages are reused by later spans anyway
-            _warn_will_retry("VACUUM after clearing the database failed", exc)
+            _warn_will_retry("VACUUM of the database's free pages failed", exc)
+
+    def _truncate_wal(self, conn: sqlite3.Connection) -> None:
+        try:
+            truncate_wal(conn)
+        except sqlite3.Error as exc:
+            _warn_will_retry("truncating the write-ahead log failed", exc)
 
     def _index_text(self, conn: sqlite3.Connection) -> None:
         """Index the pending text, and read the cost-by-attribute values of the same spans."""
@@ -533,7 +556,7 @@ class DatabaseWriter:
                        insert_rows(conn, "metric_points", METRIC_ROW_SQL, batch.metric_rows))
 
 
-def _warn_will_retry(what: str, exc: sqlite3.Error) -> None:
+def _warn_will_retry(what: str, exc: Exception) -> None:
     """Background work that fails is tried again later. A full disk is no surprise, and the user
     hears of it once the writes fail (`health`): a line at info level, no more."""
     if is_disk_full(exc):

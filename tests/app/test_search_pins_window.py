@@ -74,6 +74,23 @@ def test_pinning_from_the_list_marks_the_row_and_the_pinned_box_lists_only_pinne
                     timeout=WAIT_MS)
 
 
+def test_a_trace_unpinned_while_only_pinned_ones_are_listed_leaves_the_list(qtbot, window):
+    _load_demo(qtbot, window)
+    first, second = window.list_model.trace_at(0).trace_id, window.list_model.trace_at(1).trace_id
+    for trace_id in (first, second):
+        window.trace_list.select_trace(trace_id)
+        window.pins.action.trigger()
+        qtbot.waitUntil(lambda t=trace_id: window.list_model.trace_at(window.list_model.row_of(t)).pinned,
+                        timeout=WAIT_MS)
+    window.filter_bar.pinned_box.setChecked(True)
+    qtbot.waitUntil(lambda: sorted(window.list_model.trace_ids()) == sorted([first, second]), timeout=WAIT_MS)
+
+    window.trace_list.select_trace(first)
+    window.pins.action.trigger()  # unpinned: no longer what the list shows
+
+    qtbot.waitUntil(lambda: window.list_model.trace_ids() == [second], timeout=WAIT_MS)
+
+
 def _send_rootless(receiver):
     """A trace whose root never arrived (a server span of an unpropagated call) in a session,
     and a whole one; their ids."""
