@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -253,7 +254,9 @@ def cmd_default(args: argparse.Namespace) -> int:
 
     options = GuiOptions(demo=args.demo, screenshot=Path(args.screenshot).expanduser() if args.screenshot else None,
                          view=args.view, theme=args.theme,
-                         ports_explicit=args.grpc_port is not None or args.http_port is not None)
+                         ports_explicit=args.grpc_port is not None or args.http_port is not None,
+                         budget_explicit=args.max_db_mb is not None or args.max_age_days is not None
+                         or any(os.environ.get(name) for name in ("TRACEPANE_MAX_DB_MB", "TRACEPANE_MAX_AGE_DAYS")))
     return run_app(_config(args), options)
 
 

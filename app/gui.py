@@ -33,6 +33,7 @@ class GuiOptions:
     view: str = "traces"
     theme: str = "auto"
     ports_explicit: bool = False  # --grpc-port or --http-port given: ports chosen in the window do not apply
+    budget_explicit: bool = False  # --max-db-mb / --max-age-days (or their variables): Preferences' do not apply
 
 
 def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
@@ -67,11 +68,14 @@ def run_app(config: ReceiverConfig, options: GuiOptions) -> int:
     if not options.ports_explicit and options.screenshot is None:
         chosen_grpc, chosen_http = settings.ports()  # picked in the app after a conflict
         config = _with_ports(config, chosen_grpc, chosen_http)
+    if not options.budget_explicit and options.screenshot is None:
+        config = _with_budget(config, *settings.retention_budget())
     host = ReceiverHost(config)
     host.start_soon()  # the window shows what is stored meanwhile
     worker = QueryWorker(config.db_path)
     window = MainWindow(host, worker, settings, remember_layout=options.screenshot is None)
     window.show_view(options.view)
+    window.retention.set_by_flags = options.budget_explicit
     exit_code = [EXIT_OK]
     if options.screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)
@@ -133,6 +137,13 @@ def _report_unexpected(window, previous_hook, exc_type, exc, tb) -> None:
         window.statusBar().showMessage(f"Internal error: {exc_type.__name__}: {exc} (details on stderr)", 30_000)
     except RuntimeError:  # the window is already gone
         pass
+
+
+def _with_budget(config: ReceiverConfig, max_db_mb: int | None, max_age_days: float | None) -> ReceiverConfig:
+    import dataclasses
+
+    return dataclasses.replace(config, max_db_mb=config.max_db_mb if max_db_mb is None else max(0, max_db_mb),
+                               max_age_days=config.max_age_days if max_age_days is None else max(0.0, max_age_days))
 
 
 def _with_ports(config: ReceiverConfig, grpc_port: int | None, http_port: int | None) -> ReceiverConfig:

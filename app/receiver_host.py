@@ -66,6 +66,12 @@ class ReceiverHost(QObject):
         self.config = dataclasses.replace(self.config, grpc_port=grpc_port, http_port=http_port)
         return self.start()
 
+    def set_retention_budget(self, max_db_mb: int, max_age_days: float) -> None:
+        """From now on, and after a restart. Waits for the writer's turn (a moment)."""
+        self.config = dataclasses.replace(self.config, max_db_mb=max_db_mb, max_age_days=max_age_days)
+        if self.receiver is not None:
+            self.receiver.set_retention_budget(max_db_mb, max_age_days)
+
     def stop(self) -> None:
         if self._start_thread is not None:  # quitting while it starts: wait, then stop what started
             self._start_thread.join(START_JOIN_TIMEOUT_S)
@@ -89,6 +95,10 @@ class ReceiverHost(QObject):
         """What keeps received data from being stored (a full disk), "" if nothing; read on the GUI
         thread, it costs nothing (`Receiver.storage_problem`)."""
         return self.receiver.storage_problem() if self.receiver else ""
+
+    def forwarding_problem(self) -> str:
+        """What fails in forwarding to --forward-to endpoints (retrying, dropped), "" if nothing."""
+        return self.receiver.forwarding_problem() if self.receiver else ""
 
     def _start_receiver(self) -> tuple[Receiver | None, ReceiverError | None, Callable[[], None] | None]:
         receiver = Receiver(self.config, holder="window")

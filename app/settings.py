@@ -48,6 +48,19 @@ class AppSettings:
         self._qs.setValue("receiver/grpc_port", grpc_port)
         self._qs.setValue("receiver/http_port", http_port)
 
+    def retention_budget(self) -> tuple[int | None, float | None]:
+        """The database's size (MiB) and age (days) budgets chosen in Preferences; None: not chosen."""
+        days = self._qs.value("receiver/max_age_days")
+        try:
+            days = float(days) if days is not None else None
+        except (TypeError, ValueError):
+            days = None
+        return _int_or_none(self._qs.value("receiver/max_db_mb")), days
+
+    def set_retention_budget(self, max_db_mb: int, max_age_days: float) -> None:
+        self._qs.setValue("receiver/max_db_mb", max_db_mb)
+        self._qs.setValue("receiver/max_age_days", max_age_days)
+
     def follow_latest(self) -> bool:
         return _bool(self._qs.value("list/follow_latest"), False)
 

@@ -10,6 +10,8 @@ from typing import TextIO
 
 from receiver.config import ReceiverConfig
 from receiver.errors import DatabaseInUse, ReceiverError
+from receiver.forwarding import UpstreamStatus
+from receiver.forwarding.status import items
 from receiver.otlp.auth import EXPORTER_HEADERS_HINT
 from receiver.service import ListenAddresses, Receiver
 
@@ -24,6 +26,18 @@ def _reachable(addresses: ListenAddresses) -> ListenAddresses:
     return addresses
 
 
+def _forward_lines(upstreams: list[UpstreamStatus], headers: tuple[str, ...]) -> str:
+    """The banner's lines for --forward-to: URLs, and header names but never their values."""
+    names = sorted({item.partition("=")[0].strip().lower() for item in headers})
+    with_headers = f" (headers: {', '.join(names)})" if names else ""
+    return "".join(f"  forward to {u.url}{with_headers}\n" for u in upstreams)
+
+
+def _forwarded(upstreams: list[UpstreamStatus]) -> str:
+    return "; ".join(f"{u.url}: {items(u.sent_items)} sent, {u.queued_items:,} queued, {u.dropped_items:,} "
+                     f"dropped, {u.rejected_items:,} rejected" for u in upstreams)
+
+
 def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Serve; return the process exit code (0 after a clean stop, 1 if it could not start, 3
     when another Tracepane writes to the database)."""
@@ -31,8 +45,22 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     receiver = Receiver(config, holder="serve")
     # once when it starts, once when it ends, however many exports are refused meanwhile
-    receiver.subscribe_storage_problem(lambda problem: print(
-        f"tracepane: warning: {problem}" if problem else "tracepane: the database can grow again: storing resumed",
+    said = [""]  # the last storage problem printed: its end is said in its own terms
+
+    def say_storage_problem(problem: str) -> None:
+        if problem:
+            print(f"tracepane: warning: {problem}", file=err, flush=True)
+        elif said[0].startswith("disk full"):
+            print("tracepane: the database can grow again: storing resumed", file=err, flush=True)
+        else:
+            print("tracepane: retention runs again", file=err, flush=True)
+        said[0] = problem
+
+    receiver.subscribe_storage_problem(say_storage_problem)
+    # likewise for the upstreams of --forward-to: when one starts failing or dropping, when all recover
+    receiver.subscribe_forwarding(lambda problem: print(
+        f"tracepane: warning: {problem}" if problem
+        else f"tracepane: forwarding recovered: {_forwarded(receiver.forwarding_status())}",
         file=err, flush=True))
     try:
         try:
@@ -52,6 +80,7 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
               f"  OTLP/gRPC  {addresses.grpc}\n"
               f"  OTLP/HTTP  {addresses.http}\n"
               f"{auth_line if config.auth_token else ''}"
+              f"{_forward_lines(receiver.forwarding_status(), config.forward_headers)}"
               f"  database   {config.db_path}\n"
               f"point your app here:  export OTEL_EXPORTER_OTLP_ENDPOINT={_reachable(addresses).http}"
               f"{headers_hint if config.auth_token else ''}",
@@ -63,6 +92,8 @@ def serve_until_stopped(config: ReceiverConfig, out: TextIO = sys.stdout, err: T
         print(f"stopped: {counters.spans_accepted} spans, {counters.logs_accepted} log records and "
               f"{counters.metric_points_accepted} metric points stored; {counters.items_rejected} rejected, "
               f"{counters.requests_failed} requests refused", file=out, flush=True)
+        if config.forward_to:
+            print(f"forwarded: {_forwarded(receiver.forwarding_status())}", file=out, flush=True)
         return EXIT_OK
     finally:
         receiver.stop()

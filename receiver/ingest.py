@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from receiver.errors import AtCapacity, BadPayload, DecodeBug, ReceiverError
 from receiver.genai.analyser import SpanAnalyser
+from receiver.otlp import credential_masking
 from receiver.otlp.credential_masking import mask_credential_keys, mask_credentials
 from receiver.otlp.decode_logs import decode_export_logs_request
 from receiver.otlp.decode_metrics import decode_export_metrics_request
@@ -30,6 +31,9 @@ from receiver.otlp.limits import ValueLimits, applying
 from receiver.otlp.otlp_json import parse_otlp_json
 from receiver.records import WriteBatch
 from receiver.storage.writer import DatabaseWriter
+
+if TYPE_CHECKING:
+    from receiver.forwarding.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
 _Decoded = TypeVar("_Decoded")
@@ -81,18 +85,15 @@ class IngestCounters:
 class Ingestor:
     def __init__(self, writer: DatabaseWriter, *, write_timeout_s: float,
                  analyser: SpanAnalyser | None = None, limits: ValueLimits | None = None,
-                 mask_credentials: bool = True) -> None:
+                 mask_credentials: bool = True, forwarder: Forwarder | None = None) -> None:
         self._writer = writer
+        self._forwarder = forwarder  # gets a copy of each request once it is stored (receiver.forwarding)
         self._masks_credentials = mask_credentials  # receiver.otlp.credentials says what and how
         self._limits = limits or ValueLimits()
         self._decoders = dict(_DECODERS)
         if analyser is not None:  # spans get their GenAI fields, cost and content at ingestion
             self._decoders[Signal.TRACES] = (ExportTraceServiceRequest,
                                              functools.partial(decode_export_trace_request, analyser=analyser))
-        if mask_credentials:  # spans' keys are cheapest to check decoded (receiver.otlp.credential_masking)
-            decode_spans = self._decoders[Signal.TRACES][1]
-            self._decoders[Signal.TRACES] = (ExportTraceServiceRequest,
-                                             lambda request: mask_credential_keys(decode_spans(request)))
         self._write_timeout_s = write_timeout_s
         self._changed = threading.Condition()
         self._counters = {name: 0 for name in IngestCounters.__dataclass_fields__}
@@ -107,8 +108,12 @@ class Ingestor:
                     raw = body if payload_format is PayloadFormat.PROTOBUF else None
                     _decoded(functools.partial(mask_credentials, raw=raw), request)
                 batch = _decoded(decode, request)
+                if self._masks_credentials and signal is Signal.TRACES:
+                    batch = self._masked_span_keys(batch, request)
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
+                if self._forwarder is not None:  # stored: now, and only now, upstream gets it too
+                    self._forwarder.offer(signal.value, request, batch.size)
         except AtCapacity:
             self._count(requests_failed=1, requests_busy=1)
             raise
@@ -119,6 +124,15 @@ class Ingestor:
         # What the limits cut is a warning beside any rejections (OTLP: rejected 0 and a message).
         message = "; ".join(m for m in (batch.rejection_message, cut.message(self._limits)) if m)
         return IngestResult(batch.size, batch.rejected, message)
+
+    def _masked_span_keys(self, batch: WriteBatch, request: Message) -> WriteBatch:
+        """Spans' credential keys are cheapest to check decoded (receiver.otlp.credential_masking).
+        When one is found and the request is forwarded, the request's spans are masked too, so
+        that upstream gets the values stored here, not the secrets."""
+        masked = _decoded(lambda _: mask_credential_keys(batch), request)
+        if masked is not batch and self._forwarder is not None:
+            _decoded(_mask_span_keys, request)
+        return masked
 
     def note_failed_request(self) -> None:
         """Transports call this for requests refused on the wire (media type, size)."""
@@ -153,6 +167,16 @@ def _decoded(decode: Callable[[Message], _Decoded], request: Message) -> _Decode
         log.exception("decoding a %s failed", request.DESCRIPTOR.name)
         raise DecodeBug(f"Tracepane could not decode this {request.DESCRIPTOR.name} (a bug; "
                         f"details are in its log): {type(exc).__name__}: {exc}") from None
+
+
+def _mask_span_keys(request: ExportTraceServiceRequest) -> None:
+    # The per-span masking `mask_credentials` applies to spans holding a known credential
+    # format; it masks every value by its key's kind as well. (A private function of that
+    # module: it has no public per-span entry point.)
+    for group in request.resource_spans:
+        for scope_group in group.scope_spans:
+            for span in scope_group.spans:
+                credential_masking._mask_span(span)
 
 
 def _parse(body: bytes, payload_format: PayloadFormat, message_type: type[Message]) -> Message:

@@ -1,10 +1,11 @@
 """`Receiver`: wires the parts together and owns their lifetimes.
 
-Start order: writer (opens and migrates the database) -> ingestor -> gRPC -> HTTP.
-Stop runs in reverse: the transports stop taking requests, then the writer drains its
-queue and closes. A port that cannot be bound stops what had started and raises
-`PortInUse`; a database another Tracepane writes to raises `DatabaseInUse` before anything
-starts (storage.writer_lock).
+Start order: forwarder (checks --forward-to first) -> writer (opens and migrates the
+database) -> ingestor -> gRPC -> HTTP. Stop runs in reverse: the transports stop taking
+requests, the writer drains its queue and closes, then the forwarder flushes what it holds
+for its upstreams (for at most `Forwarder.close`'s timeout). A port that cannot be bound
+stops what had started and raises `PortInUse`; a database another Tracepane writes to raises
+`DatabaseInUse` before anything starts (storage.writer_lock).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import gc
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from receiver.config import ReceiverConfig
 from receiver.errors import ConfigError, StoreClosed
 from receiver.events import Subscriber, Subscribers
+from receiver.forwarding import Forwarder, UpstreamStatus, parse_endpoints, parse_headers
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.pricing import PriceFileError
 from receiver.ingest import IngestCounters, Ingestor, IngestResult, PayloadFormat, Signal
@@ -66,12 +68,17 @@ class ListenAddresses:
 
 
 class Receiver:
-    def __init__(self, config: ReceiverConfig, *, holder: str = "receiver") -> None:
+    def __init__(self, config: ReceiverConfig, *, holder: str = "receiver",
+                 _forwarder_options: Mapping[str, Any] | None = None) -> None:
         self.config = config
         self.holder = holder  # who writes, for another Tracepane's message: "window", "serve", "import"
         self._subscribers = Subscribers()
         self._storage_listeners = Subscribers()  # told of `storage_problem` changes
+        self._forwarding_listeners = Subscribers()  # told of `forwarding_problem` changes
+        # Forwarder keyword arguments (queue bound, backoff, timeouts): a seam for tests.
+        self._forwarder_options = dict(_forwarder_options or {})
         self._stack = contextlib.ExitStack()
+        self._forwarder: Forwarder | None = None
         self._writer: DatabaseWriter | None = None
         self._ingestor: Ingestor | None = None
         self.addresses: ListenAddresses | None = None
@@ -86,6 +93,9 @@ class Receiver:
         if gen0:  # 0: the host turned the collector's automatic runs off; leave that alone
             gc.set_threshold(max(gen0, GC_GEN0_THRESHOLD), *older)
         with contextlib.ExitStack() as stack:
+            # First, so a bad --forward-to fails before the database is opened; closed last,
+            # after the writer drained, so it gets everything that was stored.
+            forwarder = self._start_forwarder(stack)
             writer = DatabaseWriter(cfg.db_path, queue_spans=cfg.queue_spans, batch_spans=cfg.batch_spans,
                                     subscribers=self._subscribers, holder=self.holder,
                                     budget=RetentionBudget.of(cfg.max_db_mb, cfg.max_age_days))
@@ -106,10 +116,10 @@ class Receiver:
                 raise ConfigError(str(exc)) from None
             ingestor = Ingestor(writer, write_timeout_s=cfg.write_timeout_s,
                                 analyser=analyser if cfg.genai_analysis else None, limits=limits,
-                                mask_credentials=cfg.mask_credentials)
+                                mask_credentials=cfg.mask_credentials, forwarder=forwarder)
             if not listen:
                 self._stack = stack.pop_all()
-                self._writer, self._ingestor = writer, ingestor
+                self._writer, self._ingestor, self._forwarder = writer, ingestor, forwarder
                 return None
             auth = bearer_auth(cfg.auth_token)
             grpc_server, grpc_port = start_grpc_server(ingestor, cfg.host, cfg.grpc_port,
@@ -121,12 +131,22 @@ class Receiver:
                                                         allowed_hosts=cfg.allowed_hosts, auth=auth)
             stack.callback(stop_http)
             self._stack = stack.pop_all()
-        self._writer, self._ingestor = writer, ingestor
+        self._writer, self._ingestor, self._forwarder = writer, ingestor, forwarder
         self.addresses = ListenAddresses(cfg.host, grpc_port, http_port)
         warning = exposure_warning(cfg.host, token_required=bool(cfg.auth_token))
         if warning:  # serve prints it, the window's status bar shows it
             self.notices.append(warning)
         return self.addresses
+
+    def _start_forwarder(self, stack: contextlib.ExitStack) -> Forwarder | None:
+        endpoints = parse_endpoints(self.config.forward_to)  # ConfigError names the bad URL
+        if not endpoints:
+            return None
+        forwarder = Forwarder(endpoints, parse_headers(self.config.forward_headers),
+                              listeners=self._forwarding_listeners, **self._forwarder_options)
+        forwarder.start()
+        stack.callback(forwarder.close)
+        return forwarder
 
     def stop(self) -> None:
         """Stop listening, write what was accepted, close the database. Safe to call twice."""
@@ -176,6 +196,26 @@ class Receiver:
         `callback("")` when it ends: once each, however many requests fail meanwhile."""
         return self._storage_listeners.subscribe(callback)
 
+    def forwarding_status(self) -> list[UpstreamStatus]:
+        """Each `--forward-to` upstream's state and counts ([] when not forwarding)."""
+        return self._forwarder.status() if self._forwarder else []
+
+    def forwarding_problem(self) -> str:
+        """One line on the upstreams that fail or drop data now, said for the user; "" while all
+        of them keep up (or none is configured)."""
+        return self._forwarder.summary() if self._forwarder else ""
+
+    def subscribe_forwarding(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call `callback(forwarding_problem)` when an upstream starts failing or dropping data,
+        and when it recovers (`callback("")` once all have): once per change, not per request,
+        on a forwarding or ingest thread."""
+        return self._forwarding_listeners.subscribe(callback)  # type: ignore[arg-type]
+
+    def wait_for_forwarding(self, predicate: Callable[[list[UpstreamStatus]], bool], timeout: float) -> bool:
+        """Block until `predicate(forwarding_status())` holds (False on timeout, or when not
+        forwarding): to wait on forwarding instead of sleeping."""
+        return bool(self._forwarder) and self._forwarder.wait_for_status(predicate, timeout)
+
     def run_job(self, job: Callable[[sqlite3.Connection], T], timeout: float = 30) -> T:
         """Run `job(connection)` on the writer thread between two batches, in a transaction of its
         own (`DatabaseWriter.run_job`): for maintenance, and for tests that set the writer's PRAGMAs."""
@@ -206,6 +246,10 @@ class Receiver:
         """Retention by age: delete the traces that ended before `before_ns`, except pinned
         ones, a chunk at a time (`DatabaseWriter.delete_older_than`)."""
         return self._running_writer().delete_older_than(before_ns, timeout)
+
+    def set_retention_budget(self, max_db_mb: int, max_age_days: float, timeout: float = 30) -> None:
+        """Keep the database within these budgets from now on (0 turns either off)."""
+        self._running_writer().set_budget(RetentionBudget.of(max_db_mb, max_age_days), timeout)
 
     def set_pinned(self, trace_ids: Iterable[str], pinned: bool = True, timeout: float = 30) -> frozenset[str]:
         """Pin (or unpin) these stored traces; returns the ids whose pin changed, and tells

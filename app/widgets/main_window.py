@@ -33,6 +33,7 @@ from app.open_trace import OpenTrace
 from app.paths import resource_path
 from app.pin_controller import PinController
 from app.receiver_host import ReceiverHost
+from app.retention_controller import RetentionController
 from app.settings import AppSettings
 from app.shortcuts import (
     COPY_SPAN_ID,
@@ -257,6 +258,7 @@ class MainWindow(QMainWindow):
                                            sharing.export_action, sharing.export_redacted_action]
         self.addActions([sharing.open_action, sharing.export_action, self.pins.action])
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
+        self.retention = RetentionController(self.host, self.worker, self.settings, self.status, self)
         self.focus_filter_action = QAction("Filter traces", self)
         self.focus_filter_action.setShortcuts(key_sequences(FOCUS_FILTER))
         self.quit_action = QAction("Quit", self)
@@ -285,7 +287,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions(list(self.views.actions.values()))
         receiver_menu = self.menuBar().addMenu("&Receiver")
-        receiver_menu.addAction(self.ports_action)
+        receiver_menu.addActions([self.ports_action, self.retention.action])
         self.shortcuts_action = QAction("Keyboard shortcuts", self)
         self.shortcuts_action.setShortcuts(key_sequences(SHOW_SHORTCUTS))  # F1 (? is matched as typed)
         self.addAction(self.shortcuts_action)

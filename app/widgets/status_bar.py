@@ -31,12 +31,16 @@ class ReceiverStatusBar(QStatusBar):
         self.storage_label = QLabel(objectName="storage_problem", visible=False)  # e.g. disk full
         self.storage_label.setStyleSheet("QLabel#storage_problem { color: #d73a49; }")
         self.storage_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.forward_label = QLabel(objectName="forward_problem", visible=False)  # an upstream failing
+        self.forward_label.setStyleSheet("QLabel#forward_problem { color: #b08800; }")
+        self.forward_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.counts_label = QLabel()
         self.db_label = QLabel(f"Database: {db_path}")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.db_label.setToolTip(str(db_path))
         self.db_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long path is cut
         self.addPermanentWidget(self.storage_label, 1)
+        self.addPermanentWidget(self.forward_label, 1)
         self.addPermanentWidget(self.listen_label)
         self.addPermanentWidget(_separator())
         self.addPermanentWidget(self.counts_label)
@@ -79,6 +83,11 @@ class ReceiverStatusBar(QStatusBar):
                                      f"refused one by one, {c.requests_failed:,} requests refused whole "
                                      f"({c.requests_busy:,} of them because the writer was busy)")
         self._show_storage_problem(self.host.storage_problem())
+        forwarding = self.host.forwarding_problem()  # stored here all the same: a warning, not an error
+        if forwarding and self.forward_label.text() != f"⚠ {forwarding}":
+            self.forward_label.setText(f"⚠ {forwarding}")
+            self.forward_label.setToolTip(forwarding)
+        self.forward_label.setVisible(bool(forwarding))
 
     def _show_storage_problem(self, problem: str) -> None:
         """While the database cannot grow, say so first; its path is in the message."""

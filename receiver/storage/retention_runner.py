@@ -57,6 +57,14 @@ class RetentionRunner:
         self._thresholds_until = 0.0
         self.turns = 0  # run so far (tests wait on it)
 
+    def change_budget(self, budget: RetentionBudget) -> None:
+        """On the writer thread. The next turn comes at once; what pinned traces stopped is
+        looked at again under the new budget."""
+        self.budget = budget
+        self._next_turn = 0.0
+        if not budget.max_bytes:
+            self._health.retention_runs()
+
     def due(self) -> bool:
         return self.budget.active and self._monotonic() >= self._next_turn
 
@@ -97,7 +105,7 @@ class RetentionRunner:
             self._health.retention_stopped(
                 f"pinned traces alone fill the {self.budget.max_bytes / MIB:,.0f} MiB database budget "
                 f"({turn.used_bytes / MIB:,.1f} MiB stored): retention deletes nothing more. Unpin some "
-                "traces or raise the budget (--max-db-mb, or Preferences)")
+                "traces or raise the budget (--max-db-mb, or Receiver ▸ Storage budgets… in the window)")
         else:
             self._health.retention_runs()
 

@@ -223,6 +223,14 @@ class DatabaseWriter:
                 return total
             total += deletion.counts
 
+    def set_budget(self, budget: RetentionBudget, timeout: float) -> None:
+        """Retention keeps to `budget` from now on; its next turn comes at once."""
+        def change(conn: sqlite3.Connection) -> None:
+            self.retention.change_budget(budget)
+            self._checkpoint_every_rows = min(CHECKPOINT_EVERY_ROWS, max(256, budget.wal_bytes // 6144))
+
+        self._call(Job(change, before=lambda conn: limit_wal(conn, budget)), timeout, "changing the budget")
+
     def clear_all(self, timeout: float, *, keep_shared_rows: bool = False) -> DeletedCounts:
         """Delete everything received (see `deletion.clear_all`) and forget it here too; the
         subscribers are told. The file gives back its space when the writer next idles."""

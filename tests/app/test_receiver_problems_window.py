@@ -5,6 +5,7 @@ full (the status bar says so while it lasts)."""
 from __future__ import annotations
 
 import os
+import socket
 
 from receiver import Receiver, ReceiverConfig
 from tests.conftest import post
@@ -55,3 +56,22 @@ def test_the_status_bar_says_the_disk_is_full_while_it_lasts(qtbot, window):
     qtbot.waitUntil(lambda: label.isHidden(), timeout=WAIT_MS)
     assert not window.status.db_label.isHidden()
     qtbot.waitUntil(lambda: trace_id.hex() in window.list_model.trace_ids(), timeout=WAIT_MS)
+
+
+def test_the_status_bar_says_when_forwarding_upstream_fails(qtbot, make_window, db_path):
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    window = make_window(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0,
+                                        forward_to=(f"grpc://127.0.0.1:{dead}",)))
+    label = window.status.forward_label
+    window.status.refresh()
+    assert label.isHidden()
+    trace_id = new_trace_id()
+    assert post(window.host.receiver.addresses.http_port,
+                make_request(make_span(trace_id=trace_id, name="kept here")).SerializeToString()).status == 200
+
+    qtbot.waitUntil(lambda: (window.status.refresh(), not label.isHidden())[1], timeout=WAIT_MS)
+    assert label.text().startswith(f"⚠ forwarding to grpc://127.0.0.1:{dead} failing")
+    assert "queued" in label.text()
+    qtbot.waitUntil(lambda: trace_id.hex() in window.list_model.trace_ids(), timeout=WAIT_MS)  # stored all the same
