@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -218,6 +219,7 @@ def main() -> int:
         worker.shutdown()
         host.stop()
     guarded_and_full(out)
+    budgets_and_forwarding(out)
     return 0
 
 
@@ -240,6 +242,32 @@ def guarded_and_full(out: Path) -> None:
         wait_until(lambda: window.status.storage_label.isVisible())
         settle(300)
         save(window, out / "disk-full.png")
+        window.close()
+        worker.shutdown()
+        host.stop()
+
+
+def budgets_and_forwarding(out: Path) -> None:
+    """Receiver ▸ Storage budgets…, and the status bar while the --forward-to endpoint is down."""
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # a port nothing listens on: the upstream is down
+        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0,
+                                           forward_to=(f"grpc://127.0.0.1:{probe.getsockname()[1]}",)))
+        host.start()
+        worker = QueryWorker(host.config.db_path)
+        window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        window.load_demo()
+        wait_until(lambda: window.list_model.rowCount() == 3)
+        wait_until(lambda: (window.status.refresh(), window.status.forward_label.isVisible())[1])
+        settle(300)
+        save(window, out / "forwarding-failing.png")
+        window.retention.choose()
+        wait_until(lambda: window.retention.dialog is not None and window.retention.dialog.isVisible())
+        settle(300)
+        save(window.retention.dialog, out / "storage-budgets.png")
+        window.retention.dialog.reject()
         window.close()
         worker.shutdown()
         host.stop()

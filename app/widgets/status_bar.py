@@ -88,6 +88,8 @@ class ReceiverStatusBar(QStatusBar):
             self.forward_label.setText(f"⚠ {forwarding}")
             self.forward_label.setToolTip(forwarding)
         self.forward_label.setVisible(bool(forwarding))
+        if forwarding:  # the room goes to what needs doing; the path is back once forwarding recovers
+            self.db_label.setVisible(False)
 
     def _show_storage_problem(self, problem: str) -> None:
         """While the database cannot grow, say so first; its path is in the message."""

@@ -121,8 +121,10 @@ class TraceStore:
         self._timeout_s = query_timeout_s
         self._forbidden_thread: int | None = None
         self._cancel_checks = threading.local()  # per thread: a callable, True = stop the query
-        self._local = threading.local()
-        self._all_conns: list[sqlite3.Connection] = []
+        # Keyed by thread id, not a threading.local: on a thread Python did not start (the app's
+        # QThread worker) each call from C++ gets a fresh Python thread state, so a local would be
+        # empty at every query and a new connection opened each time (one more kept open per query).
+        self._conns: dict[int, sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     # --- queries ------------------------------------------------------------------------
@@ -392,26 +394,26 @@ class TraceStore:
             conn.set_progress_handler(None, 0)
 
     def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        thread_id = threading.get_ident()
+        with self._lock:
+            conn = self._conns.get(thread_id)
         if conn is None:
             if not self.db_path.exists():
                 raise DatabaseMissing(f"no database at {self.db_path}")
             conn = open_read_db(self.db_path)
-            self._local.conn = conn
             with self._lock:
-                self._all_conns.append(conn)
+                self._conns[thread_id] = conn
         return conn
 
     def close(self) -> None:
         """Close this store's connections (call from the thread that owns them)."""
         with self._lock:
-            conns, self._all_conns = self._all_conns, []
+            conns, self._conns = list(self._conns.values()), {}
         for conn in conns:
             try:
                 conn.close()
             except sqlite3.ProgrammingError:  # opened on another thread that is gone
                 pass
-        self._local = threading.local()
 
 
 def _orphan_log_rows(conn: sqlite3.Connection, spans: list[StoredSpan]) -> list[tuple]:

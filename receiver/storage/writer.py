@@ -1,16 +1,18 @@
 """`DatabaseWriter`: the only thread that writes to the database.
 
 Requests are queued as tickets; the writer thread takes as many as fit in one batch, writes
-them in one transaction (should one request fail, the batch goes again with a savepoint per
-request, so that it does not sink the others), updates the per-trace rollups in the same
-transaction, commits, and only then releases the waiting requests and tells subscribers.
+them in one transaction (`batch_transaction`: should one request fail, the batch goes again
+with a savepoint per request, so that it does not sink the others), updates the per-trace
+rollups in the same transaction, commits, and only then releases the waiting requests and
+tells subscribers.
 The queue is bounded in spans: when full, `submit` raises `AtCapacity` at once and the
 transport answers "retry later".
 
 Other work on the database (deleting traces, clearing everything) comes as jobs (`run_job`):
 a function of the connection that the writer thread runs between two batches, ahead of the
 spans still queued, in a transaction of its own. Jobs are not counted against the queue's
-bound; the ingest loop only checks whether any is waiting.
+bound; the ingest loop only checks whether any is waiting. Retention (`retention_runner`)
+is a job the writer gives itself, every few seconds and chunk after chunk while over budget.
 """
 
 from __future__ import annotations
@@ -24,21 +26,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
-
 from receiver.errors import AtCapacity, DiskFull, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
 from receiver.records import WriteBatch
 from receiver.storage import cost_attributes
-from receiver.storage.batch_rows import (
-    LOG_ROW_SQL,
-    METRIC_ROW_SQL,
-    SHARED_ROWS,
-    insert_rows,
-    insert_span_rows,
-    refresh_trace_rollups,
-    span_rows_json,
-)
+from receiver.storage.batch_transaction import WRITE_ERRORS, BatchTransaction
 from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
 from receiver.storage.file_space import limit_wal, truncate_wal, vacuum_if_mostly_free
@@ -52,7 +44,6 @@ from receiver.storage.schema import open_write_db
 from receiver.storage.set_aside import set_aside_if_unusable
 from receiver.storage.storage_health import StorageHealth, is_disk_full
 from receiver.storage.text_index import index_pending
-from receiver.storage.usage import add_new_spans
 from receiver.storage.write_tickets import Job, WriteTicket, Written
 from receiver.storage.writer_lock import WriterLock
 
@@ -68,9 +59,6 @@ TEXT_BACKLOG_MAX = 50_000
 STARTUP_TIMEOUT_S = 30.0  # opening and migrating a large database can take a moment
 CLOSE_TIMEOUT_S = 30.0
 
-# A value SQLite cannot hold (an integer beyond 64 bits) fails its request, never the writer.
-_WRITE_ERRORS = (sqlite3.Error, orjson.JSONEncodeError, OverflowError)
-MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten past this (then re-inserted, ignored)
 
 
 class DatabaseWriter:
@@ -100,8 +88,8 @@ class DatabaseWriter:
         self.set_aside = ""  # what was done with an unusable file found at the path (`set_aside`)
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
         # writer-thread state: the shared rows the database is known to hold, to skip statements
-        self._known_ids: dict[str, set[int]] = {table: set() for table, _ in SHARED_ROWS}
         self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
+        self._batches = BatchTransaction(self._response_ids, self.health, clock_ns)
         self._checkpointer = Checkpointer(db_path)
         self._rows_since_checkpoint = 0
         self._vacuum_wanted = False  # after a clear: the file is nearly all free pages
@@ -400,8 +388,7 @@ class DatabaseWriter:
     def _forget_all(self, kept_shared_rows: bool) -> None:
         self._response_ids.clear()
         if not kept_shared_rows:
-            for known in self._known_ids.values():
-                known.clear()
+            self._batches.forget_shared_rows()
         self._vacuum_wanted = True
         self._subscribers.publish(IngestEvent(frozenset(), 0, cleared=True))
 
@@ -463,13 +450,13 @@ class DatabaseWriter:
         written, touched = Written(), set()
         try:
             try:
-                written, touched = self._transaction(conn, tickets, isolated=False)
-            except _WRITE_ERRORS as exc:
+                written, touched = self._batches.write(conn, tickets, isolated=False)
+            except WRITE_ERRORS as exc:
                 if len(tickets) == 1 or is_disk_full(exc):  # no room: none of them would fit alone either
                     raise
-                written, touched = self._transaction(conn, tickets, isolated=True)
-        except _WRITE_ERRORS as exc:
-            error = self._write_error(exc, f"writing a batch of {len(tickets)} requests failed")
+                written, touched = self._batches.write(conn, tickets, isolated=True)
+        except WRITE_ERRORS as exc:
+            error = self._batches.error(exc, f"writing a batch of {len(tickets)} requests failed")
         if error is None and not any(isinstance(t.error, DiskFull) for t in tickets):
             self.health.writes_succeed()
         with self._cond:
@@ -484,85 +471,6 @@ class DatabaseWriter:
             self._subscribers.publish(IngestEvent(frozenset(touched), written.spans, written.logs,
                                                   written.metric_points))
         return 0 if error else written.spans + written.logs + written.metric_points
-
-    def _transaction(self, conn: sqlite3.Connection, tickets: list[WriteTicket], *,
-                     isolated: bool) -> tuple[Written, set[str]]:
-        """Write and commit the tickets; return what was new and the traces it touched. With
-        `isolated`, each request is in a savepoint and a failing one is rolled back alone
-        (its ticket keeps the error); without, any failure rolls everything back and raises."""
-        touched: set[str] = set()  # traces with new data
-        span_traces: set[str] = set()  # ... of which new spans, whose rollups need updating
-        written = Written()
-        new_ids: dict[str, set[int]] = {table: set() for table, _ in SHARED_ROWS}  # known once committed
-        conn.execute("BEGIN")
-        try:
-            (spans_before,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()
-            self._response_ids.look_up(conn, [ticket.batch.response_keys for ticket in tickets])
-            for ticket in tickets:
-                ticket.error, ticket.written = None, Written()
-                if isolated:
-                    conn.execute("SAVEPOINT request")
-                    try:
-                        ticket.written = self._insert(conn, ticket, new_ids)
-                    except _WRITE_ERRORS as exc:
-                        ticket.error = self._write_error(exc, f"writing a request of {ticket.batch.size} items failed")
-                        self._response_ids.forget_request()
-                        conn.execute("ROLLBACK TO request")
-                        continue
-                    finally:
-                        conn.execute("RELEASE request")
-                else:
-                    ticket.written = self._insert(conn, ticket, new_ids)
-                written += ticket.written
-                if ticket.written.spans:
-                    span_traces.update(ticket.batch.trace_ids)
-                if ticket.written.spans or ticket.written.logs:
-                    touched.update(ticket.batch.trace_ids)
-            if span_traces:
-                with cost_attributes.refreshing(conn, sorted(span_traces)):
-                    refresh_trace_rollups(conn, sorted(span_traces), self._clock_ns())
-                add_new_spans(conn, spans_before)
-            conn.execute("COMMIT")
-        except BaseException:
-            self._response_ids.rollback()
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        self._response_ids.commit()
-        for table, new in new_ids.items():
-            known = self._known_ids[table]
-            if len(known) + len(new) > MAX_KNOWN_IDS:
-                known.clear()
-            known |= new
-        return written, touched
-
-    def _write_error(self, exc: Exception, doing: str) -> StorageFailed:
-        """What the request's sender is told. A full disk is expected, and retried by every exporter
-        until there is room: said once (`health`), not logged with its traceback each time."""
-        if is_disk_full(exc):
-            self.health.disk_full()
-            return DiskFull("the disk is full: the database cannot grow; retry later")
-        log.exception("%s", doing)
-        return StorageFailed(f"database write failed: {exc}")
-
-    def _insert(self, conn: sqlite3.Connection, ticket: WriteTicket, new_ids: dict[str, set[int]]) -> Written:
-        """Write one request's rows; return how many of each were new."""
-        batch = ticket.batch
-        self._response_ids.begin_request()
-        for table, insert in SHARED_ROWS:
-            known = self._known_ids[table]
-            records = [r for r in getattr(batch, table) if r[0] not in known]
-            if records:
-                conn.executemany(insert, records)
-                new_ids[table].update(r[0] for r in records)
-        rows = self._response_ids.mark_duplicates(batch.span_rows, batch.response_keys)
-        rows_json = ticket.span_rows_json if rows is batch.span_rows else span_rows_json(rows)
-        spans = insert_span_rows(conn, rows, rows_json)
-        if spans < len(rows):  # some were stored already (re-sent)
-            self._response_ids.confirm(conn)
-        return Written(spans, insert_rows(conn, "logs", LOG_ROW_SQL, batch.log_rows),
-                       insert_rows(conn, "metric_points", METRIC_ROW_SQL, batch.metric_rows))
-
 
 def _warn_will_retry(what: str, exc: Exception) -> None:
     """Background work that fails is tried again later. A full disk is no surprise, and the user

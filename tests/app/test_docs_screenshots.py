@@ -12,7 +12,7 @@ from PIL import Image
 from tests.conftest import REPO
 
 PICTURES = ("empty-state", "main-window-light", "main-window-dark", "messages-tab", "overview-tab", "search",
-            "broken-trace")
+            "broken-trace", "forwarding-failing")
 
 
 def test_docs_screenshots_script_writes_every_picture(tmp_path):
@@ -26,4 +26,5 @@ def test_docs_screenshots_script_writes_every_picture(tmp_path):
     assert Image.open(tmp_path / "main-window-light.png").size == (1440, 900)
     # the README shows each of them
     readme = (REPO / "README.md").read_text()
-    assert all(f"docs/screenshots/{name}.png" in readme for name in PICTURES)
+    assert all(f"docs/screenshots/{name}.png" in readme for name in (*PICTURES, "storage-budgets"))
+    assert Image.open(tmp_path / "storage-budgets.png").width >= 400

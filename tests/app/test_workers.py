@@ -108,3 +108,14 @@ def test_a_newer_request_with_the_key_stops_the_running_one(qtbot, receiver, db_
         assert len(outcome) == 1  # stopped inside SQLite, not run to the end and dropped
     finally:
         assert query_worker.shutdown()
+
+
+def test_the_worker_thread_reads_through_one_connection_however_many_queries(qtbot, worker):
+    # PySide gives each call into the QThread a fresh Python thread state: a threading.local
+    # forgot the connection at every query and one more stayed open each time (the soak's leak)
+    connections = []
+    for _ in range(5):
+        with qtbot.waitSignal(worker.sig_result, timeout=5000) as answer:
+            worker.request(lambda store: (store.stats(), store._connection())[1])
+        connections.append(answer.args[1])
+    assert all(conn is connections[0] for conn in connections)
