@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from receiver.errors import AtCapacity, BadPayload, DecodeBug, ReceiverError
 from receiver.genai.analyser import SpanAnalyser
+from receiver.genai.content import strip_request_content
 from receiver.otlp import credential_masking
 from receiver.otlp.credential_masking import mask_credential_keys, mask_credentials
 from receiver.otlp.decode_logs import decode_export_logs_request
@@ -88,6 +89,7 @@ class Ingestor:
                  mask_credentials: bool = True, forwarder: Forwarder | None = None) -> None:
         self._writer = writer
         self._forwarder = forwarder  # gets a copy of each request once it is stored (receiver.forwarding)
+        self._stores_content = analyser is None or analyser.store_content
         self._masks_credentials = mask_credentials  # receiver.otlp.credentials says what and how
         self._limits = limits or ValueLimits()
         self._decoders = dict(_DECODERS)
@@ -113,6 +115,8 @@ class Ingestor:
             if batch.size:
                 self._writer.submit(batch).wait(self._write_timeout_s)
                 if self._forwarder is not None:  # stored: now, and only now, upstream gets it too
+                    if not self._stores_content and signal is Signal.TRACES:  # not here: not there either
+                        strip_request_content(request)
                     self._forwarder.offer(signal.value, request, batch.size)
         except AtCapacity:
             self._count(requests_failed=1, requests_busy=1)

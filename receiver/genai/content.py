@@ -18,6 +18,19 @@ def is_content_key(key: str) -> bool:
     return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
 
 
+def strip_request_content(request: Any) -> None:
+    """Remove the content-bearing attributes from an ExportTraceServiceRequest's spans and
+    their events, in place: what is forwarded when none is stored (--no-content)."""
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                for item in (span, *span.events):
+                    kept = [kv for kv in item.attributes if not is_content_key(kv.key)]
+                    if len(kept) < len(item.attributes):
+                        del item.attributes[:]
+                        item.attributes.extend(kept)
+
+
 def without_content(stored: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
     """Either stored attribute shape (receiver.attributes) minus the content-bearing keys."""
     if isinstance(stored, dict):

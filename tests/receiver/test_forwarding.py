@@ -211,6 +211,20 @@ def test_credentials_masked_locally_go_upstream_masked_too(tmp_path):
     assert plain_attributes(remote.attributes) == plain_attributes(local.attributes)
 
 
+def test_with_no_content_stored_none_is_forwarded_either(tmp_path):
+    trace_id = new_trace_id()
+    span = make_span(trace_id=trace_id, attributes={"gen_ai.prompt": "the user's private question",
+                                                    "gen_ai.request.model": "gpt-4o"})
+    with running(tmp_path / "upstream.db") as upstream, \
+            running(tmp_path / "main.db", forward_to=(upstream_url("http", upstream),), store_content=False) as main:
+        assert post(main.addresses.http_port, make_request(span).SerializeToString()).status == 200
+        wait_forwarding(main, all_sent(1))
+        (local,), (remote,) = stored_spans(main).values(), stored_spans(upstream).values()
+    assert "gen_ai.prompt" not in plain_attributes(remote.attributes)
+    assert plain_attributes(remote.attributes) == plain_attributes(local.attributes)
+    assert plain_attributes(remote.attributes)["gen_ai.request.model"] == "gpt-4o"
+
+
 # --- the upstream fails -------------------------------------------------------------------------------
 
 
