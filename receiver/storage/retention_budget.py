@@ -1,10 +1,11 @@
 """Retention: keeping the database within its size and age budgets.
 
 What goes, in order: traces past the age budget (unpinned, oldest first); then, while the
-database is over its size budget, ordinary traces oldest first, and only when none is left
-the protected ones (any error, or cost or duration at or above the 95th percentile of the
-last seven days, and above its median, so that when all are alike none is: what a developer
-comes back for). Pinned traces never go; when they alone
+database is over its size budget, oldest first in each tier: ordinary traces; only when none
+is left, the protected ones — first those with a cost or duration at or above the 95th
+percentile of the last seven days (and above its median, so that when all are alike none is),
+then those with an error; and last the newest traces (a quarter of the budget's worth), which
+no tier touches before. Pinned traces never go; when they alone
 fill the budget, retention stops and says so.
 
 `choose_deletions` runs on the writer thread in the writer's job transaction and only picks
@@ -33,6 +34,9 @@ PROTECTED_PERCENTILE = 0.95
 # log (`wal_bytes`), the free pages a turn leaves behind, and what arrives until the next turn.
 START_AT = 0.85  # over this, a turn deletes ...
 STOP_AT = 0.80  # ... down to this
+# The newest traces, as many as fill this share of the size budget, go last of all: what a
+# developer is iterating on right now matters more than any old error.
+NEWEST_SHARE = 0.25
 NEVER = 2**62  # a duration no trace reaches
 VACUUM_PAGES_PER_TURN = 4096  # 16 MiB of 4 KiB pages moved at most per turn
 
@@ -59,7 +63,7 @@ class RetentionBudget:
 @dataclass(frozen=True, slots=True)
 class RetentionChoice:
     trace_ids: list[str]
-    why: str = ""  # "age", "size", "size (protected)"
+    why: str = ""  # "age", "size", "size (costly or slow)", "size (with errors)", "size (the newest)"
     pinned_over_budget: bool = False  # over the size budget with only pinned traces left
     used_bytes: int = 0
 
@@ -94,17 +98,27 @@ def choose_deletions(conn: sqlite3.Connection, budget: RetentionBudget, now_ns: 
     per_trace = used / max(traces, 1)
     wanted = min(limit, max(1, math.ceil((used - budget.max_bytes * STOP_AT) / per_trace)))
     cost_p95, duration_p95 = thresholds() if thresholds else protection_thresholds(conn, now_ns)
-    protected = ("(error_count > 0 OR (coalesce(cost_usd, 0) > 0 AND cost_usd >= :cost_p95) "
-                 "OR (end_time_unix_nano - start_time_unix_nano > 0 "
-                 "AND end_time_unix_nano - start_time_unix_nano >= :duration_p95))")
-    thresholds = {"cost_p95": cost_p95, "duration_p95": duration_p95}
-    ordinary = _ids(conn, f"NOT {protected}", wanted, **thresholds)
-    if ordinary:
-        return RetentionChoice(ordinary, "size", used_bytes=used)
-    protected_ids = _ids(conn, "1", wanted)
-    if protected_ids:
-        return RetentionChoice(protected_ids, "size (protected)", used_bytes=used)
+    costly_or_slow = ("((coalesce(cost_usd, 0) > 0 AND cost_usd >= :cost_p95) "
+                      "OR (end_time_unix_nano - start_time_unix_nano > 0 "
+                      "AND end_time_unix_nano - start_time_unix_nano >= :duration_p95))")
+    params = {"cost_p95": cost_p95, "duration_p95": duration_p95,
+              "newest_from": _newest_from(conn, math.ceil(budget.max_bytes * NEWEST_SHARE / per_trace))}
+    older = "start_time_unix_nano < :newest_from"
+    for why, where in (("size", f"{older} AND error_count = 0 AND NOT {costly_or_slow}"),
+                       ("size (costly or slow)", f"{older} AND error_count = 0"),
+                       ("size (with errors)", older),
+                       ("size (the newest)", "1")):
+        ids = _ids(conn, where, wanted, **params)
+        if ids:
+            return RetentionChoice(ids, why, used_bytes=used)
     return RetentionChoice([], pinned_over_budget=True, used_bytes=used)
+
+
+def _newest_from(conn: sqlite3.Connection, count: int) -> int:
+    """The start time from which the newest `count` traces began."""
+    row = conn.execute("SELECT start_time_unix_nano FROM traces ORDER BY start_time_unix_nano DESC, trace_id DESC "
+                       "LIMIT 1 OFFSET ?", (max(count, 1) - 1,)).fetchone()
+    return row[0] if row else 0
 
 
 def shrink(conn: sqlite3.Connection, budget: RetentionBudget) -> int:

@@ -94,6 +94,22 @@ def test_protected_traces_go_oldest_first_once_no_ordinary_one_is_left_and_pinne
         assert kept and kept == failed[-len(kept):]
 
 
+def test_slow_traces_go_before_those_with_errors_and_the_newest_go_last_of_all(db_path):
+    with _receiver(db_path) as receiver:
+        old = [_trace(receiver) for _ in range(40)]
+        failed = [_trace(receiver, error=True) for _ in range(15)]  # older than the slow ones, yet kept
+        slow = [_trace(receiver, duration_ns=60 * 10**9) for _ in range(40)]  # above the 95th percentile
+        newest = [_trace(receiver) for _ in range(10)]  # ordinary, but the newest
+        receiver.flush()
+
+        _wait_until(lambda: slow[0] not in _stored(receiver) and read_stats(db_path).db_bytes <= 1.25 * MIB)
+        stored = _stored(receiver)
+        assert not set(old) & stored
+        assert set(failed) | set(newest) <= stored
+        kept = [trace_id for trace_id in slow if trace_id in stored]
+        assert kept == slow[len(slow) - len(kept):], "slow traces go oldest first"
+
+
 def test_pinned_traces_alone_over_the_budget_stop_retention_and_say_so_until_unpinned(db_path):
     with _receiver(db_path) as receiver:
         pinned = [_trace(receiver) for _ in range(200)]
