@@ -11,7 +11,7 @@ from app.formatting import format_cost_usd, format_duration_ns, format_time_ns, 
 from receiver.attributes import plain_attributes, plain_value
 
 if TYPE_CHECKING:  # annotations only: `tracepane stats` should not load the data model
-    from receiver.records import StoredLog, StoredSpan, TraceDetail, TraceSummary
+    from receiver.records import StoredEvaluation, StoredLog, StoredSpan, TraceDetail, TraceSummary
     from receiver.storage.stats import StoreStats
 
 
@@ -36,10 +36,12 @@ def trace_summary_json(trace: TraceSummary) -> dict[str, Any]:
         "pinned": trace.pinned,
         "orphan_spans": trace.orphan_spans,  # spans whose parent is not stored
         "broken": trace.is_broken(time.time_ns()),  # ... and nothing arrived for the grace period
+        "evaluations": {"results": trace.evaluations, "passed": trace.evaluations_passed,
+                        "failed": trace.evaluations_failed},
     }
 
 
-def span_json(span: StoredSpan) -> dict[str, Any]:
+def span_json(span: StoredSpan, evaluations: list[StoredEvaluation] | None = None) -> dict[str, Any]:
     return {
         "trace_id": span.trace_id,
         "span_id": span.span_id,
@@ -80,7 +82,16 @@ def span_json(span: StoredSpan) -> dict[str, Any]:
         **{key: value for key, value in span.genai.items() if key != "genai_extras"},
         "genai_extras": span.genai.get("genai_extras") or {},
         **{key: span.content.get(key) for key in CONTENT_KEYS},
+        "evaluations": [evaluation_json(e) for e in evaluations or []],
     }
+
+
+def evaluation_json(evaluation: StoredEvaluation) -> dict[str, Any]:
+    """`source`: human for an annotation, else how the result came (log, span_event, span_attribute)."""
+    return {"name": evaluation.name, "score": evaluation.score, "label": evaluation.label,
+            "explanation": evaluation.explanation, "source": evaluation.source,
+            "passed": None if evaluation.passed is None else bool(evaluation.passed),
+            "time_unix_nano": evaluation.time_unix_nano, "response_id": evaluation.response_id}
 
 
 CONTENT_KEYS = ("input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
@@ -105,8 +116,10 @@ def log_json(record: StoredLog) -> dict[str, Any]:
 
 
 def trace_json(detail: TraceDetail) -> dict[str, Any]:
-    return {"trace_id": detail.trace_id, "spans": [span_json(s) for s in detail.spans],
-            "logs": [log_json(record) for record in detail.logs]}
+    return {"trace_id": detail.trace_id,
+            "spans": [span_json(s, detail.span_evaluations(s.span_id)) for s in detail.spans],
+            "logs": [log_json(record) for record in detail.logs],
+            "evaluations": [evaluation_json(e) for e in detail.span_evaluations(None)]}  # of the whole trace
 
 
 def stats_json(stats: StoreStats, db_path: str) -> dict[str, Any]:
@@ -157,7 +170,8 @@ def trace_tree(detail: TraceDetail) -> str:
     services = sorted({s.service_name or "—" for s in spans})
     lines = [f"trace {detail.trace_id}",
              f"  {format_time_ns(start)} · {format_duration_ns(max(0, end - start))} · "
-             f"{plural(len(spans), 'span')} · {plural(errors, 'error')} · {', '.join(services)}", ""]
+             f"{plural(len(spans), 'span')} · {plural(errors, 'error')} · {', '.join(services)}"]
+    lines += [f"  {evaluation_line(e)}" for e in detail.span_evaluations(None)] + [""]
 
     seen: set[str] = set()
 
@@ -177,6 +191,8 @@ def trace_tree(detail: TraceDetail) -> str:
                          f"{status}{orphan}")
             child_prefix = prefix + {"": "", "└─ ": "   ", "├─ ": "│  "}[branch]
             kids = children.get(span.span_id, [])
+            for evaluation in detail.span_evaluations(span.span_id):
+                lines.append(f"{child_prefix}{'│  ' if kids else '   '}{evaluation_line(evaluation)}")
             for record in logs_by_span.get(span.span_id, []):
                 lines.append(f"{child_prefix}{'│  ' if kids else '   '}⋅ {_log_line(record)}")
             for i, kid in reversed(list(enumerate(kids))):
@@ -192,6 +208,17 @@ def trace_tree(detail: TraceDetail) -> str:
         lines.append("  log records not tied to a stored span:")
         lines.extend(f"    {_log_line(record)}" for record in logs_by_span[None])
     return "\n".join(lines)
+
+
+def evaluation_line(evaluation: StoredEvaluation) -> str:
+    """`✗ relevance: fail (0.3) — off topic`; an annotation `✓ you: good — a note`."""
+    mark = {1: "✓", 0: "✗"}.get(evaluation.passed, "•")  # type: ignore[arg-type]
+    said = " ".join(part for part in (evaluation.label, None if evaluation.score is None
+                                      else f"({evaluation.score:g})") if part) or "no score"
+    why = f" — {_cut(evaluation.explanation, 80)}" if evaluation.explanation else ""
+    if evaluation.is_human:
+        return f"{mark} you{'' if evaluation.name == 'human' else f' ({evaluation.name})'}: {said}{why}"
+    return f"{mark} {evaluation.name}: {said}{why}"
 
 
 def _genai_summary(span: StoredSpan) -> str:

@@ -106,6 +106,8 @@ class WriteBatch:
     span_rows: tuple[tuple, ...] = ()
     log_rows: tuple[tuple, ...] = ()
     metric_rows: tuple[tuple, ...] = ()
+    # evaluation results the spans or log records carry (`receiver.genai.evaluations`)
+    evaluation_rows: tuple[tuple, ...] = ()
     trace_ids: frozenset[str] = frozenset()  # traces the spans or log records belong to
     # (row index, (response id, service name)) of each span row with a response id: what the
     # writer's duplicate check reads, built by the decoding thread (off the writer's path)
@@ -285,6 +287,9 @@ class TraceSummary:
     session_id: str | None = None
     orphan_spans: int = 0  # spans whose parent is not stored (the root's children, if it is missing)
     pinned: bool = False
+    evaluations: int = 0  # evaluation results and annotations on the trace and its spans
+    evaluations_passed: int = 0
+    evaluations_failed: int = 0
 
     @property
     def duration_ns(self) -> int:
@@ -306,6 +311,49 @@ class TraceDetail:
     trace_id: str
     spans: list[StoredSpan]
     logs: list[StoredLog] = field(default_factory=list)
+    evaluations: list[StoredEvaluation] = field(default_factory=list)  # in time order
+
+    def span_evaluations(self, span_id: str | None) -> list[StoredEvaluation]:
+        """The results on one span; None: those on the whole trace."""
+        return [e for e in self.evaluations if e.span_id == span_id]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvaluation:
+    """An evaluation result or a person's annotation (`receiver.genai.evaluations`)."""
+
+    evaluation_id: int
+    trace_id: str | None
+    span_id: str | None  # None with a trace id: of the whole trace
+    response_id: str | None
+    name: str
+    score: float | None
+    label: str | None
+    explanation: str | None  # an annotation's note
+    passed: int | None  # 1 passed, 0 failed, None: no verdict
+    source: str  # log | span_event | span_attribute | human
+    time_unix_nano: int
+    service_name: str | None = None
+
+    @property
+    def is_human(self) -> bool:
+        return self.source == "human"
+
+
+class EvaluatorSummary(NamedTuple):
+    """One evaluator's results over a time window."""
+
+    name: str
+    results: int
+    passed: int
+    failed: int
+    mean_score: float | None
+    human: int  # of them annotations
+
+    @property
+    def pass_rate(self) -> float | None:
+        judged = self.passed + self.failed
+        return self.passed / judged if judged else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +383,9 @@ class TraceFilter:
     # usually arrives after its children: it ends last)
     broken_only: bool = False
     broken_grace_ns: int = PROPAGATION_GRACE_NS
+    # (evaluator name or "" for any, operator or "", value): `eval:hallucination=fail`,
+    # `eval:relevance<0.5` (`storage.evaluation_query.evaluation_match`); all must hold
+    evaluations: tuple[tuple[str, str, str], ...] = ()
 
 
 class TraceFacets(NamedTuple):

@@ -256,6 +256,18 @@ class Receiver:
         the subscribers so a list redraws them."""
         return self._running_writer().set_pinned(trace_ids, pinned, timeout)
 
+    def set_annotation(self, trace_id: str, span_id: str | None = None, *, passed: bool | None,
+                       name: str = "human", label: str | None = None, score: float | None = None,
+                       note: str | None = None, timeout: float = 30) -> None:
+        """A person's mark on a span, or on the whole trace without a span id: good (`passed`)
+        or bad, a label, a score, a note; replaces the one before. The subscribers hear of it."""
+        self._running_writer().set_annotation(trace_id.lower(), span_id.lower() if span_id else None, timeout,
+                                              passed=passed, name=name, label=label, score=score, note=note)
+
+    def remove_annotation(self, trace_id: str, span_id: str | None = None, timeout: float = 30) -> bool:
+        return self._running_writer().remove_annotation(trace_id.lower(), span_id.lower() if span_id else None,
+                                                        timeout)
+
     def set_cost_keys(self, keys: Iterable[str], timeout: float = 600) -> None:
         """Make `keys` the attribute keys whose cost is kept at ingestion; a new key is filled
         from every stored span, which takes a while on a large database. Raises

@@ -11,9 +11,9 @@ MAX_DB_MB = 1024 * 1024  # a terabyte: beyond any budget a local viewer needs
 MAX_AGE_DAYS = 36_500.0
 
 EXPLANATION = ("Past the size budget the oldest ordinary traces are deleted first; traces with a cost or "
-               "duration among the top 5 % of the last week, then those with an error, only after all ordinary "
-               "ones; the newest last of all. Pinned traces are never deleted. Past the age budget, unpinned "
-               "traces are deleted whatever they hold.")
+               "duration among the top 5 % of the last week, then those with an error or a failed evaluation, "
+               "only after all ordinary ones; the newest last of all. Pinned traces are never deleted. Past "
+               "the age budget, unpinned traces are deleted whatever they hold.")
 
 
 class RetentionDialog(QDialog):

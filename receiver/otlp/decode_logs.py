@@ -10,6 +10,8 @@ from __future__ import annotations
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
+from receiver.attributes import plain_attributes
+from receiver.genai.evaluations import EVALUATION_EVENT, evaluation_row
 from receiver.otlp.limits import limited_text
 from receiver.otlp.values import (
     JSON,
@@ -29,6 +31,7 @@ __all__ = ["decode_export_logs_request"]
 def decode_export_logs_request(request: ExportLogsServiceRequest) -> WriteBatch:
     walk = RequestWalk()
     rows: list[tuple] = []
+    evaluation_rows: list[tuple] = []
     trace_ids: set[str] = set()
     rejected = Rejections("log records")
     for resource, scope, record in walk.items(request.resource_logs, "scope_logs", "log_records"):
@@ -40,10 +43,26 @@ def decode_export_logs_request(request: ExportLogsServiceRequest) -> WriteBatch:
         if row[1]:
             trace_ids.add(row[1])
         rows.append(row)
+        evaluation = _evaluation(record, row)
+        if evaluation is not None:
+            evaluation_rows.append(evaluation)
     return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
-                      log_rows=tuple(rows),
+                      log_rows=tuple(rows), evaluation_rows=tuple(evaluation_rows),
                       trace_ids=frozenset(trace_ids), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
+
+
+def _evaluation(record: LogRecord, row: tuple) -> tuple | None:
+    """A `gen_ai.evaluation.result` event as an evaluation row (its id the record's)."""
+    if record.event_name != EVALUATION_EVENT:
+        if not record.attributes or not any(kv.key == "event.name" for kv in record.attributes):
+            return None
+    attributes = plain_attributes(stored_attributes(record.attributes))
+    if (record.event_name or attributes.get("event.name")) != EVALUATION_EVENT:
+        return None
+    return evaluation_row(attributes, evaluation_id=row[0], trace_id=row[1], span_id=row[2],
+                          time_unix_nano=record.time_unix_nano or record.observed_time_unix_nano,
+                          service_name=row[12], source="log")
 
 
 def _invalid_record(record: LogRecord) -> str | None:

@@ -17,6 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from receiver.attributes import plain_attributes
 from receiver.genai.analyser import SpanAnalyser
 from receiver.genai.content import without_content
+from receiver.genai.evaluations import has_span_results, span_evaluation_rows
 from receiver.genai.span_view import SpanEvent, SpanView
 from receiver.otlp.limits import limited_text
 from receiver.otlp.values import (
@@ -34,6 +35,7 @@ TRACE_ID_BYTES = 16
 SPAN_ID_BYTES = 8
 _ZERO_TRACE_ID, _ZERO_SPAN_ID = bytes(TRACE_ID_BYTES), bytes(SPAN_ID_BYTES)
 _RESPONSE_ID = SPAN_COLUMNS.index("response_id")
+_ATTRIBUTES, _EVENTS, _SERVICE = (SPAN_COLUMNS.index(c) for c in ("attributes", "events", "service_name"))
 
 
 def decode_export_trace_request(request: ExportTraceServiceRequest,
@@ -41,6 +43,7 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
     walk = RequestWalk()
     rows: list[tuple] = []
     response_keys: list[tuple[int, tuple[str, str | None]]] = []
+    evaluation_rows: list[tuple] = []
     prices: dict[int, PriceRecord] = {}
     trace_ids: set[str] = set()
     rejected = Rejections("spans")
@@ -58,10 +61,22 @@ def decode_export_trace_request(request: ExportTraceServiceRequest,
         if row[_RESPONSE_ID] is not None:
             response_keys.append((len(rows), (row[_RESPONSE_ID], resource.service_name)))
         rows.append(row)
+        if row[_ATTRIBUTES] or row[_EVENTS]:
+            evaluation_rows += _evaluations(row, trace_hex, end)
     return WriteBatch(resources=tuple(walk.resources.values()), scopes=tuple(walk.scopes.values()),
-                      prices=tuple(prices.values()), span_rows=tuple(rows),
+                      prices=tuple(prices.values()), span_rows=tuple(rows), evaluation_rows=tuple(evaluation_rows),
                       trace_ids=frozenset(trace_ids), response_keys=tuple(response_keys), rejected=rejected.count,
                       rejection_message=rejected.message(len(rows)))
+
+
+def _evaluations(row: tuple, trace_hex: str, end: int) -> list[tuple]:
+    """The evaluation results the span carries (`receiver.genai.evaluations`), usually none."""
+    attributes, events = row[_ATTRIBUTES], row[_EVENTS]
+    plain = attributes if isinstance(attributes, dict) else plain_attributes(attributes)
+    if not has_span_results(plain, events):
+        return []
+    return span_evaluation_rows(plain, events, trace_id=trace_hex, span_id=row[1], end_unix_nano=end,
+                                service_name=row[_SERVICE], event_attributes=plain_attributes)
 
 
 def _invalid_span(trace_id: bytes, span_id: bytes, parent: bytes, start: int, end: int) -> str | None:

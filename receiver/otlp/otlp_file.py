@@ -21,6 +21,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from receiver.otlp.annotation_logs import annotation_logs, without_annotation_logs
 from receiver.otlp.encode import encode_logs, encode_spans
 from receiver.otlp.redact import redacted_logs, redacted_spans
 from receiver.records import TraceDetail
@@ -36,13 +37,15 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def trace_lines(detail: TraceDetail, *, redact: bool = False) -> Iterator[str]:
-    """The trace as JSON lines: its spans (in start order), then its log records. With
-    `redact`, message content is replaced (`receiver.otlp.redact`)."""
-    spans, logs = detail.spans, detail.logs
+    """The trace as JSON lines: its spans (in start order), then its log records, and its
+    annotations as log records (`annotation_logs`). With `redact`, message content is replaced
+    (`receiver.otlp.redact`); a person's notes are kept."""
+    spans, logs = detail.spans, without_annotation_logs(detail.logs)
     if redact:
         spans, logs = redacted_spans(spans), redacted_logs(logs)
     for start in range(0, len(spans), SPANS_PER_LINE):
         yield _json_line(encode_spans(spans[start:start + SPANS_PER_LINE]))
+    logs = logs + annotation_logs(detail.evaluations)
     for start in range(0, len(logs), LOGS_PER_LINE):
         yield _json_line(encode_logs(logs[start:start + LOGS_PER_LINE]))
 

@@ -22,6 +22,7 @@ from receiver.storage.batch_rows import (
     refresh_trace_rollups,
     span_rows_json,
 )
+from receiver.storage.evaluation_rows import EvaluationLinks, insert_evaluations
 from receiver.storage.response_ids import ResponseIds
 from receiver.storage.storage_health import StorageHealth, is_disk_full
 from receiver.storage.usage import add_new_spans
@@ -39,8 +40,10 @@ MAX_KNOWN_IDS = 100_000  # shared rows known to be stored, per table; forgotten 
 class BatchTransaction:
     """Used by the writer thread only."""
 
-    def __init__(self, response_ids: ResponseIds, health: StorageHealth, clock_ns: Callable[[], int]) -> None:
+    def __init__(self, response_ids: ResponseIds, health: StorageHealth, clock_ns: Callable[[], int],
+                 evaluation_links: EvaluationLinks | None = None) -> None:
         self._response_ids = response_ids
+        self._evaluation_links = evaluation_links or EvaluationLinks()
         self._health = health
         self._clock_ns = clock_ns
         # the shared rows the database is known to hold, to skip their statements
@@ -126,5 +129,13 @@ class BatchTransaction:
         spans = insert_span_rows(conn, rows, rows_json)
         if spans < len(rows):  # some were stored already (re-sent)
             self._response_ids.confirm(conn)
+        links = self._evaluation_links
+        if batch.response_keys:
+            links.note_calls(conn, [(response_id, rows[i][0], rows[i][1])
+                                    for i, (response_id, _) in batch.response_keys])
+        if batch.evaluation_rows:
+            evaluations = links.linked(batch.evaluation_rows)
+            insert_evaluations(conn, evaluations)
+            links.note_unlinked(evaluations)
         return Written(spans, insert_rows(conn, "logs", LOG_ROW_SQL, batch.log_rows),
                        insert_rows(conn, "metric_points", METRIC_ROW_SQL, batch.metric_rows))

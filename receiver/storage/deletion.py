@@ -123,6 +123,7 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: Iterable[str], *, must_ex
     cost_attributes.remove_traces(conn, _TRACE_IDS, ids)
     traces = _changes(conn, f"DELETE FROM traces WHERE trace_id IN {_TRACE_IDS}", ids)
     conn.execute(f"DELETE FROM pins WHERE trace_id IN {_TRACE_IDS}", ids)  # deleted by hand: unpinned
+    conn.execute(f"DELETE FROM evaluations WHERE trace_id IN {_TRACE_IDS}", ids)  # annotations too
     conn.execute(_LOWER_MERGED_THROUGH, (MERGED_THROUGH,))
     lower_watermark(conn)
     if recounted:
@@ -184,6 +185,7 @@ def clear_all(conn: sqlite3.Connection, *, keep_shared_rows: bool = False) -> De
                                               for table in ("traces", "spans", "logs", "metric_points")]
         conn.execute("DELETE FROM response_ids")
         conn.execute("DELETE FROM pins")
+        conn.execute("DELETE FROM evaluations")
         conn.execute("DELETE FROM writer_state WHERE name = ?", (MERGED_THROUGH,))  # merged through nothing
         if not keep_shared_rows:
             for table in SHARED_TABLES:

@@ -4,9 +4,9 @@ What goes, in order: traces past the age budget (unpinned, oldest first); then, 
 database is over its size budget, oldest first in each tier: ordinary traces; only when none
 is left, the protected ones — first those with a cost or duration at or above the 95th
 percentile of the last seven days (and above its median, so that when all are alike none is),
-then those with an error; and last the newest traces (a quarter of the budget's worth), which
-no tier touches before. Pinned traces never go; when they alone
-fill the budget, retention stops and says so.
+then those with an error or a failed evaluation (a person's "bad" too); and last the newest
+traces (a quarter of the budget's worth), which no tier touches before. Pinned traces never
+go; when they alone fill the budget, retention stops and says so.
 
 `choose_deletions` runs on the writer thread in the writer's job transaction and only picks
 ids; the writer deletes them (`deletion.delete_traces`) a chunk per turn, so ingest waits
@@ -63,7 +63,8 @@ class RetentionBudget:
 @dataclass(frozen=True, slots=True)
 class RetentionChoice:
     trace_ids: list[str]
-    why: str = ""  # "age", "size", "size (costly or slow)", "size (with errors)", "size (the newest)"
+    # "age", "size", "size (costly or slow)", "size (with errors or failed evaluations)", "size (the newest)"
+    why: str = ""
     pinned_over_budget: bool = False  # over the size budget with only pinned traces left
     used_bytes: int = 0
 
@@ -104,14 +105,19 @@ def choose_deletions(conn: sqlite3.Connection, budget: RetentionBudget, now_ns: 
     params = {"cost_p95": cost_p95, "duration_p95": duration_p95,
               "newest_from": _newest_from(conn, math.ceil(budget.max_bytes * NEWEST_SHARE / per_trace))}
     older = "start_time_unix_nano < :newest_from"
-    for why, where in (("size", f"{older} AND error_count = 0 AND NOT {costly_or_slow}"),
-                       ("size (costly or slow)", f"{older} AND error_count = 0"),
-                       ("size (with errors)", older),
+    faultless = f"error_count = 0 AND NOT {_FAILED_EVALUATION}"
+    for why, where in (("size", f"{older} AND {faultless} AND NOT {costly_or_slow}"),
+                       ("size (costly or slow)", f"{older} AND {faultless}"),
+                       ("size (with errors or failed evaluations)", older),
                        ("size (the newest)", "1")):
         ids = _ids(conn, where, wanted, **params)
         if ids:
             return RetentionChoice(ids, why, used_bytes=used)
     return RetentionChoice([], pinned_over_budget=True, used_bytes=used)
+
+
+# An answer an evaluator or a person failed is an error of its own kind (an HTTP 200 with a wrong answer).
+_FAILED_EVALUATION = "EXISTS (SELECT 1 FROM evaluations AS e WHERE e.trace_id = traces.trace_id AND e.passed = 0)"
 
 
 def _newest_from(conn: sqlite3.Connection, count: int) -> int:

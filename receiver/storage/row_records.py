@@ -26,10 +26,12 @@ _NO_SCOPE = StoredScope("", "")
 
 def trace_summary(row: tuple) -> TraceSummary:
     (trace_id, root_name, has_root, service_name, start, end, spans, errors, updated, input_tokens, output_tokens,
-     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id, orphan_spans, pinned) = row
+     cache_read, cache_write, cost, llm_calls, unpriced, models, session_id, orphan_spans, pinned, evaluations) = row
+    results, passed, failed = map(int, evaluations.split()) if evaluations else (0, 0, 0)
     return TraceSummary(trace_id, root_name, bool(has_root), service_name, start, end, spans, int(errors), updated,
                         input_tokens, output_tokens, cache_read, cache_write, cost, llm_calls or 0, unpriced or 0,
-                        json.loads(models) if models else [], session_id, orphan_spans or 0, bool(pinned))
+                        json.loads(models) if models else [], session_id, orphan_spans or 0, bool(pinned),
+                        results, passed, failed)
 
 
 def _resource_and_scope(row: tuple) -> tuple[StoredResource, StoredScope]:

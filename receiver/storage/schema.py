@@ -16,6 +16,7 @@ from sqlite_utils.migrations import Migrations
 from receiver.errors import StorageFailed
 from receiver.storage.batch_rows import ORPHAN_SPANS_SQL
 from receiver.storage.cost_attributes import create_cost_tables
+from receiver.storage.evaluation_rows import create_evaluations_table, fill_evaluations
 from receiver.storage.pins import create_pins_table
 from receiver.storage.text_index import create_text_index
 from receiver.storage.usage import create_usage_tables, register_functions
@@ -323,6 +324,14 @@ def m013_retention_indexes(db: Database) -> None:
     # since the age budget's cutoff, and the oldest metric points, without a scan.
     db.execute("CREATE INDEX traces_by_update ON traces (updated_unix_nano)")
     db.execute("CREATE INDEX metric_points_by_time ON metric_points (time_unix_nano)")
+
+
+@MIGRATIONS()
+def m014_evaluations(db: Database) -> None:
+    # Evaluation results and annotations (receiver.storage.evaluation_rows), filled from the
+    # log records and spans stored.
+    create_evaluations_table(db.conn)
+    fill_evaluations(db.conn)
 
 
 def open_write_db(path: Path) -> Database:

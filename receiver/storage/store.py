@@ -20,6 +20,8 @@ from typing import Any
 from receiver.errors import DatabaseMissing, TraceNotFound
 from receiver.records import (
     GENAI_FIELDS,
+    EvaluatorSummary,
+    StoredEvaluation,
     StoredLog,
     StoredMetricPoint,
     StoredSpan,
@@ -36,6 +38,13 @@ from receiver.storage.cost_by_attribute import (
     attribute_spend_rates,
     cost_keys,
     scan_costs,
+)
+from receiver.storage.evaluation_query import (
+    EVALUATION_COUNTS_SQL,
+    evaluation_series,
+    evaluator_summaries,
+    flagged_answers,
+    trace_evaluations,
 )
 from receiver.storage.metric_series import MetricSeries, genai_metric_series
 from receiver.storage.pins import PINNED_SQL
@@ -64,7 +73,7 @@ _PROGRESS_EVERY_N_OPS = 10_000
 _TRACE_COLUMNS = ("trace_id, root_name, has_root, service_name, start_time_unix_nano, "
                   "end_time_unix_nano, span_count, error_count, updated_unix_nano, input_tokens, output_tokens, "
                   "cache_read_tokens, cache_write_tokens, cost_usd, llm_calls, unpriced_calls, models, session_id, "
-                  f"orphan_spans, {PINNED_SQL}")
+                  f"orphan_spans, {PINNED_SQL}, {EVALUATION_COUNTS_SQL}")
 _SPAN_QUERY = """
 SELECT s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_unix_nano,
        s.end_time_unix_nano, s.status_code, s.status_message, s.trace_state, s.flags,
@@ -203,10 +212,11 @@ class TraceStore:
             log_rows = conn.execute(_LOG_QUERY, [trace_id]).fetchall()
             spans = [stored_span(row) for row in span_rows]
             orphan_rows = _orphan_log_rows(conn, spans)
+            evaluations = trace_evaluations(conn, trace_id)
         if not span_rows and not log_rows:
             raise TraceNotFound(f"no trace {trace_id}")
         spans, logs = _with_logs(spans, log_rows, orphan_rows)
-        return TraceDetail(trace_id, spans, logs)
+        return TraceDetail(trace_id, spans, logs, evaluations)
 
     # --- one open trace at any size: its outline, one span in full, find in it -----------
     # A 10,000-span trace's full detail takes seconds to parse; what its waterfall needs is
@@ -225,7 +235,8 @@ class TraceStore:
                 rows = conn.execute(_OUTLINE_QUERY, [trace_id]).fetchall()
                 if not rows and conn.execute(_HAS_LOGS, [trace_id]).fetchone() is None:
                     raise TraceNotFound(f"no trace {trace_id}")
-            return TraceDetail(trace_id, [outline_span(row) for row in rows], [])
+                evaluations = trace_evaluations(conn, trace_id)
+            return TraceDetail(trace_id, [outline_span(row) for row in rows], [], evaluations)
 
     def get_span(self, trace_id: str, span_id: str) -> tuple[StoredSpan, list[StoredLog]]:
         """One span exactly as `get_trace` gives it (content from its attributes and from its log
@@ -289,6 +300,25 @@ class TraceStore:
         """The same totals for these traces, from their spans."""
         with self._read() as conn:
             return traces_usage(conn, list(trace_ids))
+
+    # --- evaluation results and annotations (storage.evaluation_query) -------------------
+
+    def evaluations(self, trace_id: str) -> list[StoredEvaluation]:
+        with self._read() as conn:
+            return trace_evaluations(conn, trace_id.lower())
+
+    def evaluator_summaries(self, start_ns: int | None = None, end_ns: int | None = None) -> list[EvaluatorSummary]:
+        with self._read() as conn:
+            return evaluator_summaries(conn, start_ns, end_ns)
+
+    def evaluation_series(self, start_ns: int, end_ns: int,
+                          step_ns: int) -> dict[str, list[tuple[int, int, float | None, float | None]]]:
+        with self._read() as conn:
+            return evaluation_series(conn, start_ns, end_ns, step_ns)
+
+    def flagged_answers(self, start_ns: int | None = None, end_ns: int | None = None) -> int:
+        with self._read() as conn:
+            return flagged_answers(conn, start_ns, end_ns)
 
     def sessions(self, limit: int = 500) -> list[SessionSummary]:
         """Sessions (traces grouped by session id), the most recently active first."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from receiver.records import TraceFilter
 from receiver.storage.cost_by_attribute import trace_value_sql
+from receiver.storage.evaluation_query import evaluation_match
 from receiver.storage.pins import PINNED_SQL
 from receiver.storage.text_search import log_has, quick_scan_finds, span_has
 
@@ -70,6 +71,10 @@ def trace_where(filters: TraceFilter, *, scan_text: bool,
         # quiet for the grace period: children arrive before their parents all the time
         where.append("(has_root = 0 OR orphan_spans > 0) AND updated_unix_nano <= :settled_before")
         params["settled_before"] = time.time_ns() - filters.broken_grace_ns
+    for i, (name, operator, value) in enumerate(filters.evaluations):
+        condition, condition_params = evaluation_match(i, name, operator, value)
+        where.append(condition)
+        params.update(condition_params)
     if filters.text and scan_text:
         where.append(_TEXT_MATCH)
         params.update(text=filters.text, quick=quick_scan_finds(filters.text))

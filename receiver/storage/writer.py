@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from receiver.errors import AtCapacity, DiskFull, StorageFailed, StoreClosed
 from receiver.events import IngestEvent, Subscribers
@@ -33,6 +33,7 @@ from receiver.storage import cost_attributes
 from receiver.storage.batch_transaction import WRITE_ERRORS, BatchTransaction
 from receiver.storage.checkpointer import CHECKPOINT_EVERY_ROWS, Checkpointer
 from receiver.storage.deletion import DeletedCounts, TraceDeletion, clear_all, delete_traces, normalised_trace_ids
+from receiver.storage.evaluation_rows import EvaluationLinks, remove_annotation, set_annotation
 from receiver.storage.file_space import limit_wal, truncate_wal, vacuum_if_mostly_free
 from receiver.storage.pins import set_pinned
 from receiver.storage.read_db import open_read_db
@@ -89,7 +90,8 @@ class DatabaseWriter:
         self._thread = threading.Thread(target=self._run, name="tracepane-writer", daemon=True)
         # writer-thread state: the shared rows the database is known to hold, to skip statements
         self._response_ids = ResponseIds()  # finds model calls reported twice (schema m006)
-        self._batches = BatchTransaction(self._response_ids, self.health, clock_ns)
+        self._evaluation_links = EvaluationLinks()  # results known by response id, linked to their spans
+        self._batches = BatchTransaction(self._response_ids, self.health, clock_ns, self._evaluation_links)
         self._checkpointer = Checkpointer(db_path)
         self._rows_since_checkpoint = 0
         self._vacuum_wanted = False  # after a clear: the file is nearly all free pages
@@ -197,6 +199,19 @@ class DatabaseWriter:
         return self._call(Job(lambda conn: set_pinned(conn, wanted, pinned), after_commit=tell), timeout,
                           "pinning")
 
+    def set_annotation(self, trace_id: str, span_id: str | None, timeout: float, **fields: Any) -> tuple:
+        """A person's mark on a span or trace (`evaluation_rows.set_annotation`: passed, name,
+        label, score, note); the subscribers hear of the trace like of new data."""
+        return self._call(Job(lambda conn: set_annotation(conn, trace_id, span_id, **fields),
+                              after_commit=lambda _: self._tell_changed(trace_id)), timeout, "annotating")
+
+    def remove_annotation(self, trace_id: str, span_id: str | None, timeout: float) -> bool:
+        return self._call(Job(lambda conn: remove_annotation(conn, trace_id, span_id),
+                              after_commit=lambda _: self._tell_changed(trace_id)), timeout, "annotating")
+
+    def _tell_changed(self, trace_id: str) -> None:
+        self._subscribers.publish(IngestEvent(frozenset({trace_id}), 0))
+
     def delete_older_than(self, before_ns: int, timeout: float) -> DeletedCounts:
         """Retention by age: delete the unpinned traces that ended before `before_ns`, oldest
         first (`retention.expired_trace_ids`), like `delete_traces`: a chunk per job, so ingest
@@ -268,6 +283,7 @@ class DatabaseWriter:
             loading = open_read_db(self._db_path)
             try:
                 self._response_ids.load(loading)
+                self._evaluation_links.load(loading)
             finally:
                 loading.close()
         except sqlite3.Error as exc:
@@ -387,6 +403,7 @@ class DatabaseWriter:
 
     def _forget_all(self, kept_shared_rows: bool) -> None:
         self._response_ids.clear()
+        self._evaluation_links.clear()
         if not kept_shared_rows:
             self._batches.forget_shared_rows()
         self._vacuum_wanted = True

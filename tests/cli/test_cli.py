@@ -18,13 +18,13 @@ from tests.serve_process import ServeProcess
 TRACE_KEYS = {"trace_id", "root_name", "service_name", "start_time_unix_nano", "duration_ms",
               "span_count", "error_count", "input_tokens", "output_tokens", "cache_read_tokens",
               "cache_write_tokens", "cost_usd", "llm_calls", "unpriced_calls", "models", "session_id",
-              "pinned", "orphan_spans", "broken"}
+              "pinned", "orphan_spans", "broken", "evaluations"}
 SPAN_KEYS = {"trace_id", "span_id", "parent_span_id", "name", "kind", "service_name", "scope",
              "start_time_unix_nano", "end_time_unix_nano", "duration_ms", "status_code", "status_message",
              "trace_state", "flags", "attributes", "events", "links", "dropped_attributes_count",
              "dropped_events_count", "dropped_links_count", "resource", *GENAI_FIELDS,
              "input_messages", "output_messages", "system_instructions", "tool_definitions", "tool_arguments",
-             "tool_result"}
+             "tool_result", "evaluations"}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_traces_json_lists_rollups_with_the_documented_keys(stored_trace, db_pat
                    "span_count": 3, "error_count": 1, "input_tokens": None, "output_tokens": None,
                    "cache_read_tokens": None, "cache_write_tokens": None, "cost_usd": None, "llm_calls": 0,
                    "unpriced_calls": 0, "models": [], "session_id": None, "pinned": False, "orphan_spans": 0,
-                   "broken": False}
+                   "broken": False, "evaluations": {"results": 0, "passed": 0, "failed": 0}}
 
 
 def test_options_work_before_and_after_the_subcommand(stored_trace, db_path):
@@ -65,7 +65,7 @@ def test_options_work_before_and_after_the_subcommand(stored_trace, db_path):
 
 def test_show_json_has_every_documented_span_key_and_null_parent_for_the_root(stored_trace, db_path):
     shown = json.loads(run_tracepane("show", stored_trace, "--db", str(db_path), "--json").stdout)
-    assert set(shown) == {"trace_id", "spans", "logs"}
+    assert set(shown) == {"trace_id", "spans", "logs", "evaluations"}
     assert all(set(span) == SPAN_KEYS for span in shown["spans"])
     roots = [s for s in shown["spans"] if s["parent_span_id"] is None]
     assert [r["name"] for r in roots] == ["invoke_agent planner"]

@@ -67,14 +67,17 @@ def test_over_the_size_budget_ordinary_traces_go_oldest_first_and_protected_and_
         pinned = _trace(receiver)
         receiver.set_pinned([pinned])
         failed = [_trace(receiver, error=True) for _ in range(5)]
+        marked_bad = _trace(receiver)  # a wrong answer is an error of its own kind
+        receiver.set_annotation(marked_bad, None, passed=False)
         slow = [_trace(receiver, duration_ns=60 * 10**9) for _ in range(8)]  # above the 95th percentile
         ordinary = [_trace(receiver) for _ in range(200)]  # ~1.6 MiB with the others: over 1 MiB
         receiver.flush()
 
-        _wait_until(lambda: _stored(receiver) >= {pinned, *failed, *slow} and ordinary[0] not in _stored(receiver)
+        protected = {pinned, *failed, marked_bad, *slow}
+        _wait_until(lambda: _stored(receiver) >= protected and ordinary[0] not in _stored(receiver)
                     and read_stats(db_path).db_bytes <= 1.25 * MIB)
         stored = _stored(receiver)
-        assert {pinned, *failed, *slow} <= stored
+        assert protected <= stored
         kept = [trace_id for trace_id in ordinary if trace_id in stored]
         assert kept == ordinary[-len(kept):], "ordinary traces are deleted oldest first"
         assert 10 < len(kept) < 150  # the newest fill what the protected and pinned ones leave
