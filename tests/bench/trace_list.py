@@ -4,7 +4,8 @@ stored (default 1,000,000 agent-shaped spans from `workload.py`, ~8 per trace).
 Builds the database once through the real receiver (OTLP/HTTP on loopback), keeps it at
 --db for later runs, then times each query the list makes (median of --repeat runs, warm
 page cache): the first page, a page deep in the list (the cursor of page 50), filtered
-first pages (free text from the full-text index among them), the filter bar's facets, a
+first pages (free text from the full-text index among them; evaluation results, which an
+evaluator sends for a tenth of the traces, `evaluation_seed.py`), the filter bar's facets, a
 refresh of 50 touched traces, and one whole trace. An existing database is indexed first
 if it was built before the full-text index.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from app.list_filter import ListFilter
 from receiver import Receiver, ReceiverConfig, TraceFilter, TraceStore
 from receiver.storage.stats import read_stats
+from tests.bench.evaluation_seed import has_evaluations, seed_evaluations
 from tests.bench.workload import build_span_set
 
 CHUNK_SPANS = 20_000  # requests built and sent a chunk at a time: memory stays flat
@@ -111,6 +113,9 @@ def main() -> int:
         fill(db_path, args.spans)
     else:
         index(db_path)
+    if not has_evaluations(db_path):
+        print("adding evaluation results (10 % of the traces with a model call)", file=sys.stderr)
+        seed_evaluations(db_path)
     stats = read_stats(db_path)
     store = TraceStore(db_path, query_timeout_s=600)  # the app stops at 10 s; here, see how long
     page = store.list_traces(limit=200)
@@ -142,6 +147,17 @@ def main() -> int:
             TraceFilter(service_name="support-agent", errors_only=True, text="timed"), limit=200),
         **{f"typed: {text}": _typed(store, text) for text in TYPED_FILTERS},
         "free text without words ('->'): a scan, once": None,
+        "eval:hallucination=fail, first page": lambda: store.list_traces(
+            TraceFilter(evaluations=(("hallucination", "=", "fail"),)), limit=200),
+        "eval:relevance<0.5, first page": lambda: store.list_traces(
+            TraceFilter(evaluations=(("relevance", "<", "0.5"),)), limit=200),
+        "eval:tone (no such evaluator): every trace probed": lambda: store.list_traces(
+            TraceFilter(evaluations=(("tone", "", ""),)), limit=200),
+        "service + errors only + eval:relevance<0.5": lambda: store.list_traces(
+            TraceFilter(service_name="support-agent", errors_only=True, evaluations=(("relevance", "<", "0.5"),)),
+            limit=200),
+        "evaluator summaries, all time": store.evaluator_summaries,
+        "flagged answers, all time": store.flagged_answers,
         "facets (services, models)": store.facets,
         "refresh: 50 touched traces by id": lambda: store.get_trace_summaries(newest),
         "one whole trace (spans, content)": lambda: store.get_trace(newest[0]),
