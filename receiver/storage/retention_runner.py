@@ -2,8 +2,8 @@
 
 A turn is one writer job: it picks a chunk (`retention_budget.choose_deletions`), deletes it
 the way a user's deletion does (`deletion.delete_traces`: rollups, index, response ids), takes
-out the metric points and unlinked log records as old as what went, and gives the file some
-free pages back. Turns come every few seconds while within budget, and one after another
+out the metric points, unlinked log records and evaluation results as old as what went, and
+gives the file some free pages back. Turns come every few seconds while within budget, and one after another
 (a batch of spans between each) while over it.
 """
 
@@ -117,10 +117,12 @@ class RetentionRunner:
 
 
 def _delete_untied(conn: sqlite3.Connection, before_ns: int) -> int:
-    """Delete up to a chunk of the metric points and unlinked log records older than `before_ns`."""
+    """Delete up to a chunk of the metric points, unlinked log records and evaluation results
+    (known by a response id whose call never came) older than `before_ns`."""
     deleted = 0
     for table, key, where in (("metric_points", "point_id", "time_unix_nano < :before"),
-                              ("logs", "log_id", "trace_id IS NULL AND time_unix_nano < :before")):
+                              ("logs", "log_id", "trace_id IS NULL AND time_unix_nano < :before"),
+                              ("evaluations", "evaluation_id", "trace_id IS NULL AND time_unix_nano < :before")):
         deleted += conn.execute(
             f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} "
             "ORDER BY time_unix_nano LIMIT :limit)", {"before": before_ns, "limit": UNTIED_CHUNK_ROWS}).rowcount

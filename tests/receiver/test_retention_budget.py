@@ -9,12 +9,14 @@ import sqlite3
 import threading
 import time
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
 from receiver import Receiver, ReceiverConfig
 from receiver.records import TraceFilter
 from receiver.storage.retention_budget import CHUNK_TRACES, MIB
 from receiver.storage.stats import read_stats
 from tests.conftest import post
-from tests.otlp_builders import make_request, make_span, new_trace_id
+from tests.otlp_builders import any_value, make_request, make_span, new_trace_id
 
 WAIT_S = 30.0
 PROMPT_BYTES = 8_000  # per trace: 1 MiB holds about a hundred of them
@@ -164,6 +166,7 @@ def test_past_the_age_budget_unpinned_traces_go_but_an_old_trace_just_imported_s
         ran_long_ago = [_trace(receiver, prompt_bytes=200, start_ns=time.time_ns() - 3_600 * 10**9)
                         for _ in range(3)]
         receiver.set_pinned(ran_long_ago[:1])
+        _evaluation_of_a_call_never_seen(receiver, time.time_ns() - 3_600 * 10**9)
         receiver.flush()
     _received_earlier(db_path, hours=1)
     with _receiver(db_path, max_db_mb=0, max_age_days=1 / 48) as receiver:
@@ -171,3 +174,15 @@ def test_past_the_age_budget_unpinned_traces_go_but_an_old_trace_just_imported_s
         just_imported = _trace(receiver, prompt_bytes=200, start_ns=time.time_ns() - 3_600 * 10**9)
         _wait_until(lambda: not set(ran_long_ago[1:]) & _stored(receiver))
         assert {ran_long_ago[0], just_imported} <= _stored(receiver)
+        # a result whose call never arrived goes in the same turn
+        assert receiver.run_job(lambda conn: conn.execute("SELECT count(*) FROM evaluations").fetchone()) == (0,)
+
+
+def _evaluation_of_a_call_never_seen(receiver: Receiver, time_ns: int) -> None:
+    request = ExportLogsServiceRequest()
+    record = request.resource_logs.add().scope_logs.add().log_records.add(
+        time_unix_nano=time_ns, event_name="gen_ai.evaluation.result")
+    for key, value in {"gen_ai.evaluation.name": "relevance", "gen_ai.response.id": "chatcmpl-gone"}.items():
+        record.attributes.add(key=key, value=any_value(value))
+    assert post(receiver.addresses.http_port, request.SerializeToString(), path="/v1/logs").status == 200
+    assert receiver.run_job(lambda conn: conn.execute("SELECT count(*) FROM evaluations").fetchone()) == (1,)
