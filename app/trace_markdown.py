@@ -3,13 +3,14 @@ an LLM chat: a heading with the totals, then one bullet per span in tree order w
 kind, duration, tokens and cost; under model calls the messages new to that call (the
 system prompt and the conversation so far once, then only what each call added) and its
 answer or tool calls; under tool calls their arguments and result; errors with their
-message. Long text is cut. Pure."""
+message; evaluation results and annotations where they belong. Long text is cut. Pure."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from app.cli_output import evaluation_line
 from app.formatting import format_cost_usd, format_duration_ns, plural
 from app.span_category import AGENT, CHAT, TOOL, category_of
 from app.trace_compare import depth_first, root_span
@@ -24,7 +25,8 @@ MAX_SPANS = 300  # listed; the rest are counted
 def trace_markdown(detail: TraceDetail) -> str:
     spans = detail.spans
     root = root_span(detail)
-    lines = [f"## Trace `{detail.trace_id}` — {root.name if root else '(no spans)'}", "", _totals(spans), ""]
+    lines = [f"## Trace `{detail.trace_id}` — {root.name if root else '(no spans)'}", "", _totals(spans)]
+    lines += [f"- evaluation {_cut(evaluation_line(e))}" for e in detail.span_evaluations(None)] + [""]
     seen_messages = 0  # of the conversation, already shown under an earlier model call
     depth_of: dict[str, int] = {}
     ids = {s.span_id for s in spans}
@@ -39,6 +41,7 @@ def trace_markdown(detail: TraceDetail) -> str:
         inner = indent + "  "
         if span.status_code == STATUS_CODE_ERROR:
             lines.append(f"{inner}- ERROR: {_cut(span.status_message or span.genai.get('error_type') or 'error')}")
+        lines += [f"{inner}- evaluation {_cut(evaluation_line(e))}" for e in detail.span_evaluations(span.span_id)]
         category = category_of(span.genai)
         if category == CHAT:
             messages = span.content.get("input_messages") or []

@@ -6,6 +6,7 @@ window (the inspector's Copy as code, the list's Copy trace as Markdown)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 import types
 
@@ -14,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 
 from app.call_as_code import call_as_code, can_be_code
 from app.trace_markdown import MAX_SPANS, trace_markdown
+from receiver.records import StoredEvaluation
 
 WAIT_MS = 15_000
 
@@ -82,6 +84,19 @@ def test_the_markdown_outline_follows_the_agent_path(first_turn):
                                                "**invoke_agent refund-agent**", "→ assistant: Your order A1042")]
     assert order == sorted(order)
     assert text.count("system: You are Ada") == 1  # the conversation once, then what each call added
+
+
+def test_the_markdown_outline_says_what_evaluators_and_people_found(first_turn):
+    chat = next(s for s in first_turn.spans if s.genai.get("operation") == "chat")
+    judged = dataclasses.replace(first_turn, evaluations=[
+        StoredEvaluation(1, first_turn.trace_id, chat.span_id, None, "groundedness", 0.2, "ungrounded",
+                         "cites no order", 0, "log", 0),
+        StoredEvaluation(2, first_turn.trace_id, None, None, "human", None, "good", "fine overall", 1, "human", 0)])
+    text = trace_markdown(judged)
+    assert "- evaluation ✓ you: good — fine overall" in text.split("**")[0]  # of the whole trace, at the top
+    under_chat = text[text.index(f"**{chat.name}**"):]
+    assert under_chat.index("- evaluation ✗ groundedness: ungrounded (0.2) — cites no order") < \
+        under_chat.index("**", len(chat.name) + 4)  # under its span, before the next one
 
 
 def test_a_huge_trace_outline_stays_pasteable(big_window):
