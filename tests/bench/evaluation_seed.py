@@ -17,6 +17,9 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from receiver import Receiver, ReceiverConfig
 
 RECORDS_PER_REQUEST = 1000
+# A benchmark database is bigger than the default size budget (2 GiB) and may be older than the
+# age budget: retention would delete part of it while it is measured.
+NO_RETENTION = {"max_db_mb": 0, "max_age_days": 0}
 
 
 def has_evaluations(db_path: Path) -> bool:
@@ -30,7 +33,7 @@ def has_evaluations(db_path: Path) -> bool:
 def seed_evaluations(db_path: Path, share: float = 0.1, seed: int = 2) -> int:
     """Results for `share` of the traces' first model call; returns how many records were sent."""
     rng = random.Random(seed)
-    with Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0)) as receiver:
+    with Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0, **NO_RETENTION)) as receiver:
         with sqlite3.connect(db_path) as conn:
             calls = conn.execute("SELECT trace_id, min(span_id), max(end_time_unix_nano) FROM spans "
                                  "WHERE operation = 'chat' GROUP BY trace_id").fetchall()

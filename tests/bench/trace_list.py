@@ -28,7 +28,7 @@ from pathlib import Path
 from app.list_filter import ListFilter
 from receiver import Receiver, ReceiverConfig, TraceFilter, TraceStore
 from receiver.storage.stats import read_stats
-from tests.bench.evaluation_seed import has_evaluations, seed_evaluations
+from tests.bench.evaluation_seed import NO_RETENTION, has_evaluations, seed_evaluations
 from tests.bench.workload import build_span_set
 
 CHUNK_SPANS = 20_000  # requests built and sent a chunk at a time: memory stays flat
@@ -36,7 +36,7 @@ BATCH = 512
 
 
 def fill(db_path: Path, spans: int) -> None:
-    config = ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0)
+    config = ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0, **NO_RETENTION)
     rng = random.Random(1)
     started = time.perf_counter()
     with Receiver(config) as receiver:
@@ -61,7 +61,7 @@ def fill(db_path: Path, spans: int) -> None:
 def index(db_path: Path) -> None:
     """A database built before the full-text index: the writer indexes it when opened."""
     started = time.perf_counter()
-    with Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0)) as receiver:
+    with Receiver(ReceiverConfig(db_path=db_path, grpc_port=0, http_port=0, **NO_RETENTION)) as receiver:
         receiver.wait_indexed(3600)
     print(f"  full-text indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
