@@ -2,7 +2,8 @@
 read on the `QueryWorker` (key "charts") from the rollups, when the range or model changes,
 when the page is shown, and after commits while it is shown. Cost by a key that is not kept
 at ingestion is computed from the spans (key "charts-attribute"), with progress, when the key
-or the range changes — not after every commit."""
+or the range changes — not after every commit. The evaluations section reads the same window
+and steps as the time charts."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from PySide6.QtCore import QObject, Signal
 from app.page_controller import PageController
 from app.widgets.attribute_chart import default_key
 from app.widgets.charts_page import CHART_RANGES, ChartsPage
+from app.widgets.evaluations_chart import Series
 from app.workers import QueryWorker
 from receiver import AttributeCosts, TraceStore, UsageSeries
+from receiver.records import EvaluatorSummary
 from receiver.storage.metric_series import MetricSeries
 
 __all__ = ["ChartsController", "chart_window"]
@@ -47,6 +50,9 @@ class _Answer:
     cost_keys: list[str]
     attribute_costs: AttributeCosts | None  # None: the key is not kept, computed apart
     window_ns: tuple[int, int] | None
+    step_ns: int = _NS_PER_MINUTE
+    evaluators: tuple[EvaluatorSummary, ...] = ()
+    evaluation_series: Series | None = None
 
 
 class ChartsController(PageController):
@@ -78,8 +84,10 @@ class ChartsController(PageController):
             window_ns = (window[0] * _NS_PER_MINUTE, window[1] * _NS_PER_MINUTE)
             chosen = key or default_key(keys)
             costs = store.attribute_costs(chosen, *window_ns) if chosen in keys else None
+            step_ns = window[2] * _NS_PER_MINUTE
             return _Answer(store.usage_series(*window, model=model), store.metric_series(*window, model=model), keys,
-                           costs, window_ns)
+                           costs, window_ns, step_ns, tuple(store.evaluator_summaries(*window_ns)),
+                           store.evaluation_series(*window_ns, step_ns))
 
         self.worker.ask(query, lambda answer: self._show(answer, recompute_attribute), key="charts")
 
@@ -87,6 +95,8 @@ class ChartsController(PageController):
         self.page.attributes.set_keys(answer.cost_keys)
         if answer.series is not None:
             self.page.show_series(answer.series, answer.metrics)
+        self.page.evaluations.show_evaluations(answer.evaluators, answer.evaluation_series or {}, answer.window_ns,
+                                               answer.step_ns)
         if answer.attribute_costs is not None:
             self.page.attributes.show_costs(answer.attribute_costs)
         elif recompute_attribute and answer.window_ns is not None and self.page.attributes.key:

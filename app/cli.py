@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "name, attribute values, messages, events (see the README's Search)")
     p.add_argument("--filter", metavar="EXPR", help="the filter bar's language, e.g. 'model:gpt-4o cost>0.01 "
                                                     "error tool:web_search \"refund policy\" duration>2s "
-                                                    "is:pinned' (see the README's Search)")
+                                                    "is:pinned eval:hallucination=fail' (see the README's Search)")
     p = add("show", cmd_show, "one trace's spans (and log records)")
     p.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, or a unique prefix")
     add("stats", cmd_stats, "counts and database size (cheap)")

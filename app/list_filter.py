@@ -64,7 +64,8 @@ class ListFilter:
         typed = dict(text=free_text(query.text) or None, tool=query.tool or None, session_id=query.session or None,
                      cost_usd=tuple(query.cost_usd.items()), duration_ns=tuple(query.duration_ns.items()),
                      pinned_only=self.pinned_only or query.pinned_only, broken_only=query.broken_only,
-                     service_name=query.service or self.service or None)
+                     service_name=query.service or self.service or None,
+                     evaluations=tuple(query.evaluations))
         picked = self.selection
         if picked is not None:
             attributes = tuple(query.attributes.items()) + ((picked.attribute,) if picked.attribute else ())

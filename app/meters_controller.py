@@ -2,8 +2,8 @@
 "meters": a newer question supersedes an older one) when the scope, the filter's time range
 or the open trace changes, and after every coalesced commit.
 
-All traffic reads the per-minute rollups (never the spans); a trace or a session reads its
-own spans, a bounded few."""
+All traffic reads the per-minute rollups (never the spans) and counts the flagged answers of
+the time range; a trace or a session reads its own spans and evaluation results, a bounded few."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from app.list_filter import TIME_RANGES
 from app.widgets.meters_strip import MeterScope, MetersStrip
 from app.workers import QueryWorker
 from receiver import IngestEvent, TraceStore, TraceSummary, UsageTotals
+from receiver.genai.evaluations import is_flagging
 
 __all__ = ["MetersController"]
 
 _NS = 1_000_000_000
+# usage, spend rate (traffic only), flagged answers
+Answer = tuple[UsageTotals, float | None, int]
 
 
 class MetersController(QObject):
@@ -53,20 +56,33 @@ class MetersController(QObject):
     def refresh(self) -> None:
         self.worker.ask(self._query(), self._show, key="meters")
 
-    def _query(self) -> Callable[[TraceStore], tuple[UsageTotals, float | None]]:
+    def _query(self) -> Callable[[TraceStore], Answer]:
         scope, trace = self.strip.scope, self._trace
         if scope == MeterScope.TRACE and trace is not None:
             trace_id = trace.trace_id
-            return lambda store: (store.traces_usage([trace_id]), None)
+            return lambda store: (store.traces_usage([trace_id]), None, _flagged_in(store, [trace_id]))
         if scope == MeterScope.SESSION and trace is not None and trace.session_id:
             session = trace.session_id
-            return lambda store: (store.traces_usage([t.trace_id for t in store.session_traces(session)]), None)
+
+            def session_query(store: TraceStore) -> Answer:
+                trace_ids = [t.trace_id for t in store.session_traces(session)]
+                return store.traces_usage(trace_ids), None, _flagged_in(store, trace_ids)
+
+            return session_query
         now, seconds = self._clock_ns(), TIME_RANGES.get(self._time_range)
         if seconds is None:
-            return lambda store: (store.usage(), store.spend_rate(now))
+            return lambda store: (store.usage(), store.spend_rate(now), store.flagged_answers())
         start = now - seconds * _NS
-        return lambda store: (store.usage(start, now), store.spend_rate(now, start, now))
+        return lambda store: (store.usage(start, now), store.spend_rate(now, start, now),
+                              store.flagged_answers(start, now))
 
-    def _show(self, answer: tuple[UsageTotals, float | None]) -> None:
+    def _show(self, answer: Answer) -> None:
         self.strip.show_usage(*answer)
         self.sig_updated.emit()
+
+
+def _flagged_in(store: TraceStore, trace_ids: list[str]) -> int:
+    """The answers of these traces a hallucination or groundedness evaluator failed, each once
+    (as `TraceStore.flagged_answers` counts them: a result on no span flags its trace)."""
+    return len({(e.trace_id, e.span_id) for trace_id in trace_ids for e in store.evaluations(trace_id)
+                if e.passed == 0 and is_flagging(e.name)})

@@ -1,9 +1,9 @@
 """The charts page (pyqtgraph): latency percentiles over time, latency by input length, TTFT
 and time per output token, tokens per second, cost by model, output/input ratio, tool call
-success rate, model routing share and cost by attribute, for a time range and a model. The
-time charts are drawn from one `UsageSeries` (the receiver's per-minute rollups). Hovering a
-chart shows its values at that time; clicking it asks for the traces behind that point
-(`sig_traces_wanted`)."""
+success rate, model routing share and cost by attribute, for a time range and a model; below
+them the evaluations of the range (`EvaluationsSection`). The time charts are drawn from one
+`UsageSeries` (the receiver's per-minute rollups). Hovering a chart shows its values at that
+time; clicking it asks for the traces behind that point (`sig_traces_wanted`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QVBox
 
 from app.list_filter import TraceSelection
 from app.widgets.attribute_chart import NOT_SET, AttributeChart
+from app.widgets.evaluations_chart import EvaluationsSection
 from receiver import UsageSeries
 from receiver.storage.metric_series import MetricSeries
 from receiver.storage.usage import BUCKET_ERROR
@@ -173,9 +174,16 @@ class ChartsPage(QWidget):
         controls.addWidget(self.attributes.controls)
         controls.addStretch(1)
         self.graphics.setMinimumHeight(5 * _ROW_HEIGHT)
+        self.evaluations = EvaluationsSection()
+        self.evaluations.sig_readout.connect(self.readout.setText)
+        content = QWidget()
+        column = QVBoxLayout(content)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.graphics)
+        column.addWidget(self.evaluations)
         self.scroller = scroller = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
         scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroller.setWidget(self.graphics)
+        scroller.setWidget(content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.addLayout(controls)
@@ -217,6 +225,7 @@ class ChartsPage(QWidget):
         self.graphics.setBackground(palette.color(QPalette.ColorRole.Base))
         text = palette.color(QPalette.ColorRole.Text)
         self.attributes.title_colour = text.name()
+        self.evaluations.apply_palette(palette)
         for plot in [chart.plot for chart in self.charts.values()] + [self.attributes.plot]:
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTextPen(text)

@@ -30,7 +30,9 @@ span names, attribute values, prompt and completion text, events; any case.
 <br><tt>attr.feature.name=chat</tt> the trace's value of any attribute
 <br><tt>cost&gt;0.01</tt> dollars, <tt>duration&gt;2s</tt> (ms, s, m); also <tt>&gt;=</tt> <tt>&lt;</tt> <tt>&lt;=</tt>
 <br><tt>error</tt> traces with an error &nbsp; <tt>is:pinned</tt>
-&nbsp; <tt>is:broken</tt> a parent span never arrived"""
+&nbsp; <tt>is:broken</tt> a parent span never arrived
+<br><tt>eval:hallucination=fail</tt> <tt>eval:relevance&lt;0.5</tt> <tt>eval:human=bad</tt> <tt>eval:fail</tt>
+evaluation results and annotations"""
 ALL_SERVICES, ALL_MODELS = "All services", "All models"
 
 

@@ -1,7 +1,8 @@
 """The meters above the waterfall: tokens in, out and cached, cost, cache hit rate, model
-calls, errors by kind and spend rate, for a scope the user picks (all traffic in the filter's
-time range, the open trace's session, or the open trace). The errors meter is a button: it
-narrows the trace list to error traces."""
+calls, errors by kind, spend rate and flagged answers (those a hallucination or groundedness
+evaluator failed), for a scope the user picks (all traffic in the filter's time range, the
+open trace's session, or the open trace). The errors meter is a button: it narrows the trace
+list to error traces."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ _TIPS = {
     "calls": "Model calls (chat, completions, embeddings)",
     "errors": "Error spans, by kind (click: list only traces with errors)",
     "rate": "Spend rate: cost of the last 60 minutes; with a time range chosen, the range's cost per hour",
+    "flagged": "Flagged answers: answers a hallucination/groundedness evaluator failed (each answer once, "
+               "however many evaluators said so). Search eval:hallucination=fail to list their traces",
 }
 
 
@@ -75,10 +78,11 @@ class MetersStrip(QWidget):
             "calls": _Meter("model calls", _TIPS["calls"]),
             "errors": _Meter("errors", _TIPS["errors"], self.errors_button),
             "rate": _Meter("spend rate", _TIPS["rate"]),
+            "flagged": _Meter("flagged", _TIPS["flagged"]),
         }
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(18)
+        layout.setSpacing(12)  # nine meters fit beside the trace list at the default 1440 px
         layout.addWidget(self.scope_box)
         for meter in self.meters.values():
             layout.addWidget(meter)
@@ -100,8 +104,10 @@ class MetersStrip(QWidget):
         if not self.scope_box.model().item(self.scope_box.currentIndex()).isEnabled():
             self.scope_box.setCurrentText(MeterScope.TRAFFIC)
 
-    def show_usage(self, usage: UsageTotals | None, spend_rate: float | None = None) -> None:
-        """The numbers (None: nothing yet: dashes)."""
+    def show_usage(self, usage: UsageTotals | None, spend_rate: float | None = None,
+                   flagged: int | None = None) -> None:
+        """The numbers (None: nothing yet: dashes); `flagged`: the flagged answers."""
+        self._show_flagged(None if usage is None else flagged)
         if usage is None:
             for meter in self.meters.values():
                 meter.value.setText("—")
@@ -120,6 +126,13 @@ class MetersStrip(QWidget):
         self.errors_button.setToolTip("\n".join(kinds) if kinds else "No errors")
         self.meters["rate"].value.setText("—" if spend_rate is None else f"{format_cost_usd(spend_rate)}/h")
         self._check_alert(spend_rate)
+
+    def _show_flagged(self, count: int | None) -> None:
+        """Red when an answer was flagged; muted at none."""
+        value = self.meters["flagged"].value
+        value.setText("—" if count is None else f"{count:,}")
+        value.setEnabled(bool(count))
+        value.setStyleSheet(f"color: {ERROR_COLOUR};" if count else "")
 
     def set_spend_alert(self, usd_per_hour: float | None) -> None:
         self.spend_alert = usd_per_hour

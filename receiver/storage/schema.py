@@ -334,6 +334,14 @@ def m014_evaluations(db: Database) -> None:
     fill_evaluations(db.conn)
 
 
+@MIGRATIONS()
+def m015_evaluation_time_indexes(db: Database) -> None:
+    # The charts' evaluator summaries and series read a time window, and the meters' flagged
+    # answers the failed results of one, on every refresh: without these, a scan of the table.
+    db.execute("CREATE INDEX evaluations_by_time ON evaluations (time_unix_nano)")
+    db.execute("CREATE INDEX evaluations_failed_by_time ON evaluations (time_unix_nano) WHERE passed = 0")
+
+
 def open_write_db(path: Path) -> Database:
     """Open (creating if needed) and migrate the database for the one writer thread."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:

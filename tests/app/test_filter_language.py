@@ -61,3 +61,53 @@ def test_empty_and_blank_text_is_an_empty_query():
     for text in ("", "   ", '""'):
         query = parse_filter(text)
         assert query.is_valid and query.text == [] and not query.errors_only
+
+
+@pytest.mark.parametrize(("text", "evaluations"), [
+    ("eval:hallucination=fail", [("hallucination", "=", "fail")]),
+    ("eval:relevance<0.5", [("relevance", "<", "0.5")]),
+    ("eval:relevance>=0.8 eval:relevance<=1", [("relevance", ">=", "0.8"), ("relevance", "<=", "1")]),
+    ("eval:human=bad", [("human", "=", "bad")]),
+    ("eval:tone!=rude", [("tone", "!=", "rude")]),
+    ("eval:groundedness", [("groundedness", "", "")]),  # any result of it
+    ("eval:fail", [("", "=", "fail")]),  # any evaluator's verdict
+    ("EVAL:Passed", [("", "=", "pass")]),
+    ('eval:"fail"', [("fail", "", "")]),  # quoted: an evaluator of that name
+    ("eval:<0.2", [("", "<", "0.2")]),  # any evaluator's score
+    ('eval:"answer quality"<0.5', [("answer quality", "<", "0.5")]),
+    ('eval:"answer quality"="very good"', [("answer quality", "=", "very good")]),
+    ('eval:tone="very rude"', [("tone", "=", "very rude")]),
+    ("eval:ragas.faithfulness>0.7", [("ragas.faithfulness", ">", "0.7")]),
+])
+def test_evaluation_terms(text, evaluations):
+    query = parse_filter(text)
+    assert query.is_valid, query.error
+    assert query.evaluations == evaluations and query.text == []
+
+
+def test_evaluation_terms_combine_with_the_others():
+    query = parse_filter('model:gpt-4o eval:hallucination=fail refund eval:"answer quality"<0.5 error')
+    assert query.is_valid, query.error
+    assert query.model == "gpt-4o" and query.errors_only and query.text == ["refund"]
+    assert query.evaluations == [("hallucination", "=", "fail"), ("answer quality", "<", "0.5")]
+
+
+@pytest.mark.parametrize(("text", "message", "at"), [
+    ("eval:relevance<", "eval:relevance<: needs a value, e.g. eval:relevance<0.5", 0),
+    ("eval:hallucination=", "eval:hallucination=: needs a value, e.g. eval:hallucination=fail", 0),
+    ("error eval:relevance<abc", "eval:relevance<abc: comparing a score needs a number, e.g. eval:relevance<0.5", 6),
+    ("eval:relevance>=high", "eval:relevance>=high: comparing a score needs a number", 0),
+    ('eval:"answer quality"<', 'eval:"answer quality"<: needs a value, e.g. eval:"answer quality"<0.5', 0),
+    ("eval:", "eval: needs an evaluator, e.g. eval:hallucination=fail", 0),
+    ("eval:relevance=<0.5", "eval:relevance=<0.5: write one operator (= != < <= > >=)", 0),
+    ("eval:tone!rude", "eval:tone!rude: write one operator", 0),
+    ('eval:"answer quality', "a quote is not closed", 0),
+])
+def test_evaluation_mistakes_are_said_with_their_place(text, message, at):
+    query = parse_filter(text)
+    assert not query.is_valid and query.error.startswith(message), query.error
+    assert query.error_at == at and query.evaluations == []
+
+
+def test_the_unknown_filter_hint_names_eval():
+    assert "eval:" in parse_filter("colour:red").error

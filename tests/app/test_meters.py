@@ -1,6 +1,6 @@
 """The meters strip, over calls made with the real OpenTelemetry SDK and exported over
 OTLP/gRPC: all traffic, one trace, one session; numbers that follow new spans; the errors
-meter narrowing the list to error traces."""
+meter narrowing the list to error traces; the flagged answers of evaluation results."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from opentelemetry.trace import Status, StatusCode
 from PySide6.QtCore import Qt
 
 from app.formatting import format_cost_usd
+from app.span_category import ERROR_COLOUR
 from app.widgets.meters_strip import MeterScope
+from tests.app.evaluated_calls import send_evaluated_calls
 
 WAIT_MS = 15_000
 
@@ -167,3 +169,29 @@ def test_the_spend_alert_dialog_sets_both_kinds_of_threshold(qtbot, window):
     dialog.accept()
     assert window.settings.spend_alert() == 2.5 and window.meters.spend_alert == 2.5
     assert window.settings.attribute_spend_alerts() == {"user.id": 0.75}
+
+
+def test_the_flagged_meter_counts_answers_an_evaluator_found_made_up(qtbot, window):
+    _export(window, _calls({"input": 10, "output": 1}))
+    _wait_for(qtbot, window, calls="1", flagged="0")
+    flagged = window.meters.meters["flagged"]
+    assert not flagged.value.isEnabled() and flagged.value.styleSheet() == ""  # muted at none
+    assert "hallucination/groundedness" in flagged.toolTip()
+
+    # one answer two flagging evaluators failed (counted once), one a relevance evaluator failed,
+    # one found grounded
+    made_up, off_topic, grounded = send_evaluated_calls(window.host.addresses, [
+        [("hallucination", 0.9, None), ("groundedness", None, "ungrounded")],
+        [("relevance", 0.1, None)],
+        [("groundedness", None, "grounded")]])
+    _wait_for(qtbot, window, flagged="1", calls="4")
+    assert flagged.value.isEnabled() and ERROR_COLOUR in flagged.value.styleSheet()  # red
+
+    window.trace_list.select_trace(made_up[0])
+    window.meters.scope_box.setCurrentText(MeterScope.TRACE)
+    _wait_for(qtbot, window, flagged="1", calls="1")
+    window.trace_list.select_trace(off_topic[0])
+    _wait_for(qtbot, window, flagged="0")
+    assert not flagged.value.isEnabled()
+    window.host.receiver.set_annotation(*off_topic, passed=False, name="groundedness", note="made up")
+    _wait_for(qtbot, window, flagged="1")  # a person's mark under such a name flags it too
