@@ -7,6 +7,8 @@ an agent that calls a model, runs the tool the model asked for, retrieves docume
 input tokens) and streams its answer; a turn whose first model call is rate-limited and
 retried; and a short closing turn. Attributes follow the current OpenTelemetry GenAI
 conventions, with the conversation in `gen_ai.input.messages` / `gen_ai.output.messages`.
+Two answers carry an LLM judge's verdicts as `gen_ai.evaluation.result` span events: the
+first turn's passes; the second turn's claims a return no tool opened (a hallucination).
 Beside them, a few of the app's own log records, sent without trace ids (the logs page),
 and the model calls' GenAI metrics (`demo_metrics`).
 """
@@ -100,6 +102,16 @@ class _Run:
                          kind=Span.SPAN_KIND_CLIENT, error=error)
 
 
+def _judge(span: Span, name: str, score: float, label: str, explanation: str | None = None) -> None:
+    """An evaluator's result on a model call, as the span event the conventions define."""
+    attributes = {"gen_ai.evaluation.name": name, "gen_ai.evaluation.score.value": score,
+                  "gen_ai.evaluation.score.label": label}
+    if explanation:
+        attributes["gen_ai.evaluation.explanation"] = explanation
+    event = span.events.add(time_unix_nano=span.end_time_unix_nano, name="gen_ai.evaluation.result")
+    event.attributes.extend(KeyValue(key=k, value=_any(v)) for k, v in attributes.items())
+
+
 MODELS = {"gpt-4o-mini": ("openai", "gpt-4o-mini-2024-07-18"),
           "claude-3-5-sonnet-20241022": ("anthropic", "claude-3-5-sonnet-20241022")}
 SERVERS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}
@@ -135,8 +147,11 @@ def _first_turn(start_ns: int) -> _Run:
              (1_836, 31), **{"gen_ai.usage.cache_read.input_tokens": 1_536})
     answer = _text("assistant", "Your order A1042 was delivered on Nov 20, and you can return it until Dec 20. "
                    "The refund goes back to your original payment.", finish_reason="stop")
-    run.chat(root, 5_750, 3_600, "gpt-4o-mini", [*history, _text("user", f"Policy: {policy}")], answer, (538, 41),
-             **{"gen_ai.request.stream": True, "gen_ai.response.time_to_first_chunk": 0.412})
+    final = run.chat(root, 5_750, 3_600, "gpt-4o-mini", [*history, _text("user", f"Policy: {policy}")], answer,
+                     (538, 41), **{"gen_ai.request.stream": True, "gen_ai.response.time_to_first_chunk": 0.412})
+    _judge(final, "relevance", 0.94, "relevant")
+    _judge(final, "groundedness", 0.9, "grounded", "Delivery date and return window match the order lookup "
+           "and the retrieved policy.")
     return run
 
 
@@ -148,9 +163,12 @@ def _second_turn(start_ns: int) -> _Run:
     run.chat(root, 15, 610, "gpt-4o-mini", messages, None, (0, 0),
              error="Error code: 429 - Rate limit reached for gpt-4o-mini",
              **{"error.type": "openai.RateLimitError", "http.response.status_code": 429})
-    run.chat(root, 1_700, 1_900, "gpt-4o-mini", messages,
-             _text("assistant", "Done: return R-2207 is open; print the label from the email we just sent.",
-                   finish_reason="stop"), (451, 29))
+    answer = run.chat(root, 1_700, 1_900, "gpt-4o-mini", messages,
+                      _text("assistant", "Done: return R-2207 is open; print the label from the email we just sent.",
+                            finish_reason="stop"), (451, 29))
+    _judge(answer, "relevance", 0.88, "relevant")
+    _judge(answer, "hallucination", 0.83, "hallucinated", "Says return R-2207 is open, but no tool was called "
+           "to start a return, and no email was sent.")
     return run
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.workers import QueryWorker
 from receiver import IngestEvent, TraceDetail, TraceNotFound, TraceStore
-from receiver.records import StoredLog, StoredSpan
+from receiver.records import StoredEvaluation, StoredLog, StoredSpan
 
 __all__ = ["FULL_TRACE_SPANS", "OpenTrace"]
 
@@ -44,7 +44,7 @@ def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load
         for record in detail.logs:
             logs.setdefault(record.span_id, []).append(record)
         # the full spans serve as the outline too: one snapshot, so both hold the same spans
-        return _Load(TraceDetail(trace_id, detail.spans, []),
+        return _Load(TraceDetail(trace_id, detail.spans, [], detail.evaluations),
                      {span.span_id: (span, logs.get(span.span_id, [])) for span in detail.spans})
     ids = {span.span_id for span in outline.spans}
     if wanted_span_id not in ids:  # the span a waterfall selects first: the first top-level one
@@ -60,6 +60,7 @@ def _load_together(store: TraceStore, trace_ids: tuple[str, ...], wanted_span_id
     """The traces' spans as one outline under the first's id, in start order. The others may
     have been deleted meanwhile: they are left out."""
     spans: list[StoredSpan] = []
+    evaluations: list[StoredEvaluation] = []
     full: dict[str, FullSpan] = {}
     for i, trace_id in enumerate(trace_ids):
         try:
@@ -69,13 +70,15 @@ def _load_together(store: TraceStore, trace_ids: tuple[str, ...], wanted_span_id
                 raise
             continue
         spans += load.outline.spans
+        evaluations += load.outline.evaluations
         full.update(load.full)
     spans.sort(key=lambda span: (span.start_time_unix_nano, span.span_id))
-    return _Load(TraceDetail(trace_ids[0], spans, []), full)
+    evaluations.sort(key=lambda result: result.time_unix_nano)
+    return _Load(TraceDetail(trace_ids[0], spans, [], evaluations), full)
 
 
 class OpenTrace(QObject):
-    sig_loaded = Signal(object)  # the open trace's outline TraceDetail (again, with more spans, as it grows)
+    sig_loaded = Signal(object)  # the open trace's outline TraceDetail with its evaluation results (again, as it grows)
     sig_closed = Signal()  # nothing is open (deselected, or the trace was deleted)
     sig_failed = Signal(str)
     sig_span_loaded = Signal(object, object)  # a span of the open trace in full, and its log records

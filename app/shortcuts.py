@@ -146,6 +146,10 @@ INSPECT_SPAN = Shortcut(("Return",), Area.WATERFALL, "Open the span in the inspe
 ZOOM_SPANS = Shortcut(("+", "-"), Area.WATERFALL, "Zoom the timeline in / out", native=("+", "-"))
 WHOLE_TRACE = Shortcut(("0",), Area.WATERFALL, "Show the whole trace", native=("0",))
 COPY_SPAN_ID = Shortcut(("Ctrl+C",), Area.WATERFALL, "Copy the selected span's ID")
+# Annotations (annotation_controller.py): the selected span, or the trace when no span is selected.
+MARK_GOOD = Shortcut(("G",), Area.WATERFALL, "Mark the selected span good (your annotation)")
+MARK_BAD = Shortcut(("B",), Area.WATERFALL, "Mark the selected span bad")
+ANNOTATE = Shortcut(("N",), Area.WATERFALL, "Annotate the span or trace: verdict, label, score, note")
 
 # The find bar's keys live in find_bar.py (Ctrl+F, above, opens it).
 NEXT_MATCH = Shortcut(("Return", "F3"), Area.FIND, "Next match", native=("Return", "F3"))
@@ -163,6 +167,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     DELETE_TRACES,
     SEARCH_NOW, LEAVE_FILTER,
     NEXT_SPAN, PREVIOUS_SPAN, EXPAND_SPAN, COLLAPSE_SPAN, INSPECT_SPAN, ZOOM_SPANS, WHOLE_TRACE, COPY_SPAN_ID,
+    MARK_GOOD, MARK_BAD, ANNOTATE,
     NEXT_MATCH, PREVIOUS_MATCH, CLOSE_FIND,
     COPY_OVERVIEW_VALUE, COPY_ATTRIBUTE_VALUES,
 )

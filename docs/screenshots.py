@@ -1,7 +1,7 @@
 """Make the screenshots in docs/ (and the README): the real window, offscreen, with the demo
 traces sent over OTLP to an in-process receiver on free ports and a temporary database.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out docs/screenshots]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out DIR] [--only evaluations|evaluations-chart]
 """
 
 from __future__ import annotations
@@ -12,13 +12,18 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from evaluations_picture import evaluations_chart  # noqa: E402 - beside this script
+from PySide6.QtCore import QEventLoop, QPoint, QRect, QTimer  # noqa: E402
+from PySide6.QtGui import QColor, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from app.models.trace_list_model import Column  # noqa: E402
 from app.receiver_host import ReceiverHost  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.span_category import CHAT, category_of  # noqa: E402
@@ -124,19 +129,22 @@ def _slower_with_more_tokens(span: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
-    out = parser.parse_args().out
+    parser.add_argument("--only", choices=("evaluations", "evaluations-chart"), help="make only these pictures")
+    arguments = parser.parse_args()
+    out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
     from app.gc_policy import GuiThreadCollector
 
     GuiThreadCollector(app).start()  # as the app does
     apply_theme(app, "light")
-    with tempfile.TemporaryDirectory() as tmp:
-        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0))
-        host.start()
-        worker = QueryWorker(host.config.db_path)
-        window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
-        window.resize(*WINDOW_SIZE)
+    if arguments.only == "evaluations":
+        evaluations(out)
+        return 0
+    if arguments.only == "evaluations-chart":
+        evaluations_chart(out, wait_until, settle)
+        return 0
+    with running_window() as window:
         window.show()
         wait_until(lambda: window.list_controller.loaded_once)
         save(window, out / "empty-state.png")
@@ -163,7 +171,8 @@ def main() -> int:
         settle(300)
         save(window, out / "charts-page.png")
         bar = window.charts_page.scroller.verticalScrollBar()
-        bar.setValue(bar.maximum())  # the last row: cost by attribute
+        # down to the last chart, cost by attribute (the evaluations section below has a picture of its own)
+        bar.setValue(window.charts_page.graphics.geometry().bottom() - window.charts_page.scroller.viewport().height())
         wait_until(lambda: window.charts_page.attributes.costs is not None)
         settle(200)
         save(window.charts_page, out / "charts-cost-by-attribute.png")
@@ -215,23 +224,34 @@ def main() -> int:
         wait_until(lambda: bool(window.open_trace.together) and window.waterfall.model.span_count() > 1)
         settle(300)
         save(window, out / "broken-trace-together.png")
-        window.close()
-        worker.shutdown()
-        host.stop()
     guarded_and_full(out)
     budgets_and_forwarding(out)
+    evaluations(out)
+    evaluations_chart(out, wait_until, settle)
     return 0
 
 
-def guarded_and_full(out: Path) -> None:
-    """A receiver that asks for a bearer token (the snippet carries it), then its disk full."""
+@contextmanager
+def running_window(**config) -> Iterator[MainWindow]:
+    """A window over a receiver on free ports and a new database, closed and stopped after."""
     with tempfile.TemporaryDirectory() as tmp:
-        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0,
-                                           auth_token="s3cret-token"))
+        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0, **config))
         host.start()
         worker = QueryWorker(host.config.db_path)
         window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
         window.resize(*WINDOW_SIZE)
+        try:
+            yield window
+        finally:
+            window.close()
+            worker.shutdown()
+            host.stop()
+
+
+def guarded_and_full(out: Path) -> None:
+    """A receiver that asks for a bearer token (the snippet carries it), then its disk full."""
+    with running_window(auth_token="s3cret-token") as window:
+        host = window.host
         window.show()
         wait_until(lambda: window.list_controller.loaded_once)
         save(window, out / "empty-state-token.png")
@@ -242,35 +262,85 @@ def guarded_and_full(out: Path) -> None:
         wait_until(lambda: window.status.storage_label.isVisible())
         settle(300)
         save(window, out / "disk-full.png")
-        window.close()
-        worker.shutdown()
-        host.stop()
 
 
 def budgets_and_forwarding(out: Path) -> None:
     """Receiver ▸ Storage budgets…, and the status bar while the --forward-to endpoint is down."""
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))  # a port nothing listens on: the upstream is down
-        host = ReceiverHost(ReceiverConfig(db_path=Path(tmp) / "tracepane.db", grpc_port=0, http_port=0,
-                                           forward_to=(f"grpc://127.0.0.1:{probe.getsockname()[1]}",)))
-        host.start()
-        worker = QueryWorker(host.config.db_path)
-        window = MainWindow(host, worker, AppSettings(Path(tmp) / "settings.ini"), remember_layout=False)
-        window.resize(*WINDOW_SIZE)
+        upstream = f"grpc://127.0.0.1:{probe.getsockname()[1]}"
+        with running_window(forward_to=(upstream,)) as window:
+            window.show()
+            window.load_demo()
+            wait_until(lambda: window.list_model.rowCount() == 3)
+            wait_until(lambda: (window.status.refresh(), window.status.forward_label.isVisible())[1])
+            settle(300)
+            save(window, out / "forwarding-failing.png")
+            window.retention.choose()
+            wait_until(lambda: window.retention.dialog is not None and window.retention.dialog.isVisible())
+            settle(300)
+            save(window.retention.dialog, out / "storage-budgets.png")
+            window.retention.dialog.reject()
+
+
+def evaluations(out: Path) -> None:
+    """The demo's rate-limited turn, whose answer an LLM judge found made up: its badges, the
+    inspector's Evaluations tab with the user's annotation among the results, and the dialog."""
+    with running_window() as window:
+        host = window.host
         window.show()
         window.load_demo()
         wait_until(lambda: window.list_model.rowCount() == 3)
-        wait_until(lambda: (window.status.refresh(), window.status.forward_label.isVisible())[1])
-        settle(300)
-        save(window, out / "forwarding-failing.png")
-        window.retention.choose()
-        wait_until(lambda: window.retention.dialog is not None and window.retention.dialog.isVisible())
-        settle(300)
-        save(window.retention.dialog, out / "storage-budgets.png")
-        window.retention.dialog.reject()
-        window.close()
-        worker.shutdown()
-        host.stop()
+        # one service throughout: its column makes room for the Evals column (the meters take the width)
+        window.trace_list.horizontalHeader().hideSection(Column.SERVICE)
+        second_turn = window.list_model.trace_at(1).trace_id  # newest first
+        open_span(window, 1, lambda s: category_of(s.genai) == CHAT and s.status_code != 2)
+        answer = window.waterfall.selected_span()
+        send_helpfulness(window, second_turn, answer.span_id)
+        host.receiver.set_annotation(second_turn, answer.span_id, passed=False, label="made-up return", note=(
+            "No return was started: the agent has no tool for it yet, so it should hand over to a person."))
+        wait_until(lambda: len(window.inspector.evaluations.rows()) == 4)
+        window.inspector.show_tab("Evaluations")
+        save(window, out / "evaluation-badges.png")
+        dialog = window.annotations.annotate()
+        settle(200)
+        save_with_dialog(window, dialog, out / "annotation-dialog.png")
+        dialog.reject()
+
+
+def send_helpfulness(window: MainWindow, trace_id: str, span_id: str) -> None:
+    """A judge's 1-to-5 helpfulness score, as a log record: a score off the 0–1 scale has no verdict."""
+    import json
+
+    attributes = {"gen_ai.evaluation.name": "helpfulness", "gen_ai.evaluation.score.value": 4.0,
+                  "gen_ai.evaluation.explanation": "Clear next step for the customer, if it were true."}
+    record = {"timeUnixNano": str(time.time_ns()), "traceId": trace_id, "spanId": span_id,
+              "eventName": "gen_ai.evaluation.result",
+              "attributes": [{"key": k, "value": {"doubleValue": v} if isinstance(v, float) else {"stringValue": v}}
+                             for k, v in attributes.items()]}
+    document = {"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "support-evals"}}]},
+        "scopeLogs": [{"scope": {"name": "judge"}, "logRecords": [record]}]}]}
+    window.host.receiver.import_request("logs", json.dumps(document).encode())
+
+
+def save_with_dialog(window: MainWindow, dialog: QWidget, path: Path) -> None:
+    """The window with a dialog over its middle, as the screen shows them (grab() takes one window)."""
+    settle()
+    picture = window.grab()
+    painter = QPainter(picture)
+    shot = dialog.grab()
+    at = QPoint((picture.width() - shot.width()) // 2, (picture.height() - shot.height()) // 3)
+    for spread in range(6, 0, -1):  # a soft shadow, then a hairline: the dialog stands off the window
+        painter.fillRect(QRect(at, shot.size()).adjusted(-spread, -spread + 2, spread, spread + 2),
+                         QColor(0, 0, 0, 10))
+    painter.drawPixmap(at, shot)
+    painter.setPen(QColor(0, 0, 0, 90))
+    painter.drawRect(QRect(at, shot.size()).adjusted(-1, -1, 0, 0))
+    painter.end()
+    if not picture.save(str(path)):
+        raise SystemExit(f"could not write {path}")
+    print(path)
 
 
 if __name__ == "__main__":

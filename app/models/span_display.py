@@ -1,4 +1,6 @@
-"""What the span tree's rows show: column titles, cell texts, tooltips and the category icon.
+"""What the span tree's rows show: column titles, cell texts, tooltips, the category icon, and
+the evaluation badges' contents (the waterfall's delegate paints them; the verdict colours and
+the trace list's roll-up text are shared with the inspector and the trace list).
 
 Texts are made per row when the row is first painted (`row_texts` keeps them on the node), so a
 10,000-span trace formats only what is seen. QtGui only for the icon, drawn on a QImage.
@@ -6,17 +8,25 @@ Texts are made per row when the row is first painted (`row_texts` keeps them on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
+from app.cli_output import evaluation_line
 from app.formatting import format_cost_usd, format_duration_ns, format_tokens
 from app.models.span_tree import SpanNode
 from app.span_category import EMBEDDINGS, is_model_call
-from receiver.records import StoredSpan
+from receiver.records import StoredEvaluation, StoredSpan
 
-__all__ = ["HEADERS", "TOOLTIPS", "SpanColumn", "draw_span_icon", "row_texts", "span_tooltip"]
+__all__ = ["FAILED_COLOUR", "HEADERS", "NO_VERDICT_COLOUR", "PASSED_COLOUR", "TOOLTIPS", "Badge", "SpanColumn",
+           "draw_span_icon", "evaluation_badges", "evaluation_lines", "evaluations_rollup", "row_texts",
+           "span_tooltip", "verdict_colour"]
+
+# Dark enough for white text on them (WCAG AA at the badges' bold small size), light and dark themes alike.
+PASSED_COLOUR, FAILED_COLOUR, NO_VERDICT_COLOUR = "#15803d", "#dc2626", "#6b7280"
 
 
 class SpanColumn(IntEnum):
@@ -80,7 +90,47 @@ def _cost(span: StoredSpan) -> str:
     return ""
 
 
-def span_tooltip(node: SpanNode) -> str:
+def verdict_colour(passed: int | None) -> str:
+    return {1: PASSED_COLOUR, 0: FAILED_COLOUR}.get(passed, NO_VERDICT_COLOUR)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """One badge of a row: a count of an evaluator verdict, or one person's annotation."""
+
+    passed: int | None  # 1 passed, 0 failed, None: no verdict
+    count: int
+    human: bool = False
+
+
+def evaluation_badges(results: Sequence[StoredEvaluation]) -> list[Badge]:
+    """Evaluators' results counted by verdict (passed, failed, none), then each annotation."""
+    machine = [result.passed for result in results if not result.is_human]
+    badges = [Badge(passed, machine.count(passed)) for passed in (1, 0, None) if passed in machine]
+    return badges + [Badge(result.passed, 1, human=True) for result in results if result.is_human]
+
+
+def evaluation_lines(results: Sequence[StoredEvaluation], trace_results: Sequence[StoredEvaluation] = ()) -> list[str]:
+    """A tooltip's lines for a span's results (`✗ relevance: fail (0.3) — off topic`), then the whole trace's."""
+    lines = ["Evaluations:", *(evaluation_line(result) for result in results)] if results else []
+    if trace_results:
+        lines += ["On the whole trace:", *(evaluation_line(result) for result in trace_results)]
+    return lines
+
+
+def evaluations_rollup(results: int, passed: int, failed: int) -> tuple[str, str]:
+    """A trace's results as the list shows them ("✓3 ✗1", "" for none) and the tooltip that says so."""
+    if not results:
+        return "", ""
+    unjudged = results - passed - failed
+    text = " ".join(f"{mark}{count}" for mark, count in (("✓", passed), ("✗", failed), ("•", unjudged)) if count)
+    tip = (f"{results} evaluation result{'s' if results != 1 else ''} (annotations included): {passed} passed, "
+           f"{failed} failed" + (f", {unjudged} without a verdict" if unjudged else ""))
+    return text, tip
+
+
+def span_tooltip(node: SpanNode, results: Sequence[StoredEvaluation] = (),
+                 trace_results: Sequence[StoredEvaluation] = ()) -> str:
     span = node.span
     genai = span.genai
     kind = genai.get("operation") or span.kind_name
@@ -96,7 +146,7 @@ def span_tooltip(node: SpanNode) -> str:
     if node.orphan:
         lines.append(f"parent span {span.parent_span_id} is missing from this trace: it never arrived "
                      "(often broken context propagation between processes)")
-    return "\n".join(lines)
+    return "\n".join(lines + evaluation_lines(results, trace_results))
 
 
 def draw_span_icon(colour: str, orphan: bool) -> QImage:

@@ -23,7 +23,7 @@ from operator import attrgetter
 from app.span_category import category_of
 from receiver.records import STATUS_CODE_ERROR, StoredSpan
 
-__all__ = ["REGROW_RESET_MOVES", "REGROW_RESET_SPANS", "SpanNode", "SpanTree", "SpanTreeListener"]
+__all__ = ["REGROW_RESET_MOVES", "REGROW_RESET_SPANS", "SpanNode", "SpanTree", "SpanTreeListener", "first_root_id"]
 
 # Thresholds of one growth beyond which a reset (the view keeps its state) beats inserting and moving rows:
 # each moved row updates every persistent index a view keeps (one per expanded span).
@@ -322,6 +322,15 @@ class SpanTree:
 
 _START, _END = attrgetter("start_time_unix_nano"), attrgetter("end_time_unix_nano")
 _span_order = attrgetter("start_time_unix_nano", "span_id")  # (start, id): a C-level sort key
+
+
+def first_root_id(spans: Iterable[StoredSpan]) -> str | None:
+    """The span of the first top-level row (no parent, or a parent not in the trace), in the
+    rows' order: where the waterfall and the inspector show results on the whole trace."""
+    spans = list(spans)
+    ids = {span.span_id for span in spans}
+    roots = [span for span in spans if not span.parent_span_id or span.parent_span_id not in ids]
+    return min(roots, key=_span_order).span_id if roots else None
 
 
 def _order(node: SpanNode) -> tuple[int, str]:

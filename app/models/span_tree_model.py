@@ -4,9 +4,10 @@ The model does no I/O: whoever owns it hands in `TraceDetail`s with `set_trace`.
 trace is a reset. The same trace again (spans still arriving) is merged by `SpanTree`, whose
 row changes this adapter wraps in begin…/end… pairs and `dataChanged`, so a view keeps its
 expansion, selection and scroll. A span whose parent never arrives stays at the top level,
-flagged (`ORPHAN_ROLE`). When a growth would move many rows (children that arrived before
-their root), the tree declines the merge and one reset is cheaper than the moves; a view
-keeps its state across it (`WaterfallView` does).
+flagged (`ORPHAN_ROLE`). A span's evaluation results (`EVALUATIONS_ROLE`, the whole trace's
+on the first top-level row) change in place, like a span re-sent. When a growth would move
+many rows (children that arrived before their root), the tree declines the merge and one
+reset is cheaper than the moves; a view keeps its state across it (`WaterfallView` does).
 
 The tree's structure lives in `span_tree` (no Qt); what a row shows lives in `span_display`.
 
@@ -26,15 +27,22 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QFont, QImage
 
 from app.models.span_display import HEADERS, TOOLTIPS, SpanColumn, draw_span_icon, row_texts, span_tooltip
-from app.models.span_tree import REGROW_RESET_MOVES, REGROW_RESET_SPANS, SpanNode, SpanTree, SpanTreeListener
+from app.models.span_tree import (
+    REGROW_RESET_MOVES,
+    REGROW_RESET_SPANS,
+    SpanNode,
+    SpanTree,
+    SpanTreeListener,
+    first_root_id,
+)
 from app.span_category import CATEGORY_COLOURS, ERROR_COLOUR
 from receiver import TraceDetail
-from receiver.records import StoredSpan
+from receiver.records import StoredEvaluation, StoredSpan
 
 # SpanColumn and the REGROW_ thresholds are defined beside what uses them and re-exported here, where
 # the widgets and tests import them from.
-__all__ = ["CATEGORY_ROLE", "END_NS_ROLE", "ERROR_ROLE", "ORPHAN_ROLE", "REGROW_RESET_MOVES", "REGROW_RESET_SPANS",
-           "SPAN_ROLE", "START_NS_ROLE", "SpanColumn", "SpanRole", "SpanTreeModel"]
+__all__ = ["CATEGORY_ROLE", "END_NS_ROLE", "ERROR_ROLE", "EVALUATIONS_ROLE", "ORPHAN_ROLE", "REGROW_RESET_MOVES",
+           "REGROW_RESET_SPANS", "SPAN_ROLE", "START_NS_ROLE", "SpanColumn", "SpanRole", "SpanTreeModel"]
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -46,11 +54,14 @@ class SpanRole(IntEnum):
     END_NS = SPAN + 3
     IS_ERROR = SPAN + 4
     IS_ORPHAN = SPAN + 5  # its parent span id is set but that span is not in the trace
+    EVALUATIONS = SPAN + 6  # the span's evaluation results (and the whole trace's, on the first row), a tuple
 
 
 SPAN_ROLE, CATEGORY_ROLE = SpanRole.SPAN, SpanRole.CATEGORY
 START_NS_ROLE, END_NS_ROLE, ERROR_ROLE, ORPHAN_ROLE = (SpanRole.START_NS, SpanRole.END_NS, SpanRole.IS_ERROR,
                                                       SpanRole.IS_ORPHAN)
+EVALUATIONS_ROLE = SpanRole.EVALUATIONS
+Results = tuple[StoredEvaluation, ...]
 
 COLUMN_COUNT = len(SpanColumn)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -73,6 +84,8 @@ class SpanTreeModel(QAbstractItemModel):
         self._trace_id: str | None = None
         self._range = (0, 0)
         self._icons: dict[tuple[str, bool], QImage] = {}
+        self._results: dict[str | None, Results] = {}  # span id (None: the whole trace) -> its results
+        self._trace_results_on: str | None = None  # the span whose row shows the whole trace's
 
     # --- what the owner hands in ------------------------------------------------------
 
@@ -94,11 +107,16 @@ class SpanTreeModel(QAbstractItemModel):
     def set_trace(self, detail: TraceDetail | None) -> None:
         """Show `detail`: a reset for another trace, an in-place merge for more of the same one
         (or, when that would move many rows, a reset of the same trace)."""
+        old_results, old_first = self._results, self._trace_results_on
+        self._results = _by_span(detail.evaluations if detail is not None else ())
+        self._trace_results_on = first_root_id(detail.spans) if detail is not None else None
         if detail is None or detail.trace_id != self._trace_id or not self._tree.merge(detail.spans, _RowSignals(self)):
             self.beginResetModel()
             self._trace_id = detail.trace_id if detail is not None else None
             self._tree.rebuild(detail.spans if detail is not None else [])
             self.endResetModel()
+        else:
+            self._results_changed(old_results, old_first)
         new_range = self._tree.time_range()
         if new_range != self._range:
             self._range = new_range
@@ -117,6 +135,24 @@ class SpanTreeModel(QAbstractItemModel):
 
     def first_span(self, predicate: Callable[[StoredSpan], bool]) -> StoredSpan | None:
         return self._tree.first_span(predicate)
+
+    def evaluations_of(self, span_id: str) -> tuple[Results, Results]:
+        """The span's own results, and the whole trace's if its row shows them (else empty)."""
+        trace_results = self._results.get(None, ()) if span_id == self._trace_results_on else ()
+        return self._results.get(span_id, ()), trace_results
+
+    def trace_results_span_id(self) -> str | None:
+        """The span whose row shows the results on the whole trace: the first top-level one."""
+        return self._trace_results_on
+
+    def _results_changed(self, old: dict[str | None, Results], old_first: str | None) -> None:
+        """Repaint the rows whose results changed (after a merge: a reset repaints everything)."""
+        changed = {key for key in old.keys() | self._results.keys() if old.get(key) != self._results.get(key)}
+        if None in changed or old_first != self._trace_results_on:
+            changed |= {old_first, self._trace_results_on}
+        for span_id in changed - {None}:
+            if (node := self._tree.by_id.get(span_id)) is not None:
+                self.dataChanged.emit(self._index(node, 0), self._index(node, COLUMN_COUNT - 1))
 
     def in_tree_order(self, span_ids: Iterable[str]) -> list[str]:
         """Those of `span_ids` that are in the tree, in tree order (depth first, as the rows read)."""
@@ -186,11 +222,14 @@ class SpanTreeModel(QAbstractItemModel):
         if role == _DISPLAY:
             return (node.texts or row_texts(node, self._root))[column]
         if role >= SPAN_ROLE:
+            if role == EVALUATIONS_ROLE:
+                own, trace_results = self.evaluations_of(node.span.span_id)
+                return own + trace_results
             return _custom_role(node, role)
         if role == _ALIGNMENT:
             return _RIGHT if column in _RIGHT_COLUMNS else None
         if role == _TOOLTIP:
-            return span_tooltip(node)
+            return span_tooltip(node, *self.evaluations_of(node.span.span_id))
         if column != SpanColumn.NAME:
             return None
         if role == _DECORATION:
@@ -233,6 +272,13 @@ class _RowSignals(SpanTreeListener):
 
     def changed(self, node: SpanNode) -> None:
         self._model.dataChanged.emit(self._model._index(node, 0), self._model._index(node, COLUMN_COUNT - 1))
+
+
+def _by_span(results: Iterable[StoredEvaluation]) -> dict[str | None, Results]:
+    grouped: dict[str | None, list[StoredEvaluation]] = {}
+    for result in results:
+        grouped.setdefault(result.span_id, []).append(result)
+    return {span_id: tuple(found) for span_id, found in grouped.items()}
 
 
 def _custom_role(node: SpanNode, role: int) -> Any:

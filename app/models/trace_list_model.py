@@ -23,7 +23,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath
 
 from app.formatting import format_clock_ns, format_cost_usd, format_duration_ns, format_time_ns, format_tokens
-from app.models.span_display import draw_span_icon
+from app.models.span_display import FAILED_COLOUR, draw_span_icon, evaluations_rollup
 from app.propagation import PROPAGATION_HINT, propagation_problem
 from receiver import TracePage, TraceSummary
 
@@ -46,11 +46,12 @@ class Column(IntEnum):
     COST = 7
     MODELS = 8
     SESSION = 9
+    EVALS = 10  # last, so a header state saved before it still restores; the view shows it after Errors
 
 
 HEADERS = {Column.TIME: "Time", Column.ROOT: "Root span", Column.SERVICE: "Service", Column.DURATION: "Duration",
            Column.SPANS: "Spans", Column.ERRORS: "Errors", Column.TOKENS: "Tokens in/out", Column.COST: "Cost",
-           Column.MODELS: "Models", Column.SESSION: "Session"}
+           Column.MODELS: "Models", Column.SESSION: "Session", Column.EVALS: "Evals"}
 TOOLTIPS = {Column.TIME: "When the trace started (local time)",
             Column.ROOT: "The root span's name (the earliest span while the root has not arrived)",
             Column.SERVICE: "The service (service.name) that sent the root span",
@@ -60,7 +61,9 @@ TOOLTIPS = {Column.TIME: "When the trace started (local time)",
             Column.TOKENS: "Input / output tokens over the trace's model calls, duplicates counted once",
             Column.COST: "USD over the trace's priced model calls; +? marks traces with calls of no known price",
             Column.MODELS: "The models the trace's model calls used",
-            Column.SESSION: "The conversation or session id of the root-most span that has one"}
+            Column.SESSION: "The conversation or session id of the root-most span that has one",
+            Column.EVALS: "Evaluation results and your annotations on the trace and its spans: ✓ passed, ✗ failed, "
+                          "• no verdict (eval:NAME=fail in the filter finds them)"}
 _RIGHT = {Column.DURATION, Column.SPANS, Column.ERRORS, Column.TOKENS, Column.COST}
 
 
@@ -194,6 +197,8 @@ class TraceListModel(QAbstractTableModel):
             return f"{trace.root_name or ''}\n\n{problem}\n{PROPAGATION_HINT}" if problem else None
         if role == Qt.ItemDataRole.ToolTipRole and column == Column.COST and trace.unpriced_calls:
             return f"{trace.unpriced_calls} model call(s) with no known price are not in this sum"
+        if column == Column.EVALS:
+            return _evaluations_data(trace, role)
         return None
 
 
@@ -261,6 +266,17 @@ def _display(trace: TraceSummary, column: Column) -> str:
             return ", ".join(trace.models)
         case Column.SESSION:
             return trace.session_id or ""
+        case Column.EVALS:
+            return evaluations_rollup(trace.evaluations, trace.evaluations_passed, trace.evaluations_failed)[0]
+
+
+def _evaluations_data(trace: TraceSummary, role: int) -> Any:
+    """The Evals cell's tooltip, and red when a result failed."""
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return evaluations_rollup(trace.evaluations, trace.evaluations_passed, trace.evaluations_failed)[1] or None
+    if role == Qt.ItemDataRole.ForegroundRole and trace.evaluations_failed:
+        return QColor(FAILED_COLOUR)
+    return None
 
 
 def _sort_value(trace: TraceSummary, column: Column) -> Any:
@@ -277,5 +293,7 @@ def _sort_value(trace: TraceSummary, column: Column) -> Any:
             return (trace.input_tokens or 0) + (trace.output_tokens or 0)
         case Column.COST:
             return trace.cost_usd or 0.0
+        case Column.EVALS:
+            return (trace.evaluations_failed, trace.evaluations)
         case _:
             return _display(trace, column)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.annotation_controller import AnnotationController
 from app.bridge import ReceiverBridge
 from app.compare_controller import CompareController
 from app.exchange import TraceExchange
@@ -254,8 +255,11 @@ class MainWindow(QMainWindow):
         sharing = self.exchange
         self.fragments = FragmentsController(self.worker, self.open_trace, self.trace_header, self.status, self)
         self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
-        self.trace_list.context_actions = [self.pins.action, self.comparer.action, sharing.markdown_action,
-                                           sharing.export_action, sharing.export_redacted_action]
+        self.annotations = AnnotationController(self.host, self.worker, self.open_trace, self.waterfall, self.inspector,
+                                                self.status, self, self._show_failure)
+        self.trace_list.context_actions = [self.pins.action, self.annotations.trace_action, self.comparer.action,
+                                           sharing.markdown_action, sharing.export_action,
+                                           sharing.export_redacted_action]
         self.addActions([sharing.open_action, sharing.export_action, self.pins.action])
         self.ports_action = QAction(icon("ports"), "Receiver ports…", self)
         self.retention = RetentionController(self.host, self.worker, self.settings, self.status, self)

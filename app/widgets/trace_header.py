@@ -1,7 +1,8 @@
 """One line about the open trace above its waterfall: what it was, how long, how many
-tokens and dollars; the trace id selectable for copying. Below it, when a span's parent
-never arrived, what is missing and how context propagation is fixed, with a link to the
-other traces of its session (the fragments a lost context splits a run into)."""
+tokens and dollars, how many evaluation results (and failed); the trace id selectable for
+copying. Below it, when a span's parent never arrived, what is missing and how context
+propagation is fixed, with a link to the other traces of its session (the fragments a lost
+context splits a run into)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,9 @@ class TraceHeader(QWidget):
         if trace.llm_calls:
             facts.append(f"{format_tokens(trace.input_tokens, trace.output_tokens)} tokens")
             facts.append(format_cost_usd(trace.cost_usd, unpriced=trace.unpriced_calls))
+        if trace.evaluations:
+            failed = f", {trace.evaluations_failed} failed" if trace.evaluations_failed else ""
+            facts.append(f"{plural(trace.evaluations, 'evaluation')}{failed}")
         if trace.session_id:
             facts.append(f"session {trace.session_id}")
         self.facts_label.setText("  ·  ".join(facts))

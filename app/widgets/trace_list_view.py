@@ -17,7 +17,8 @@ from app.shortcuts import NEXT_TRACE, OPEN_TRACE, PREVIOUS_TRACE, widget_action
 __all__ = ["TraceListView"]
 
 _WIDTHS = {Column.TIME: 116, Column.ROOT: 180, Column.SERVICE: 105, Column.DURATION: 64, Column.SPANS: 48,
-           Column.ERRORS: 48, Column.TOKENS: 84, Column.COST: 80, Column.MODELS: 200, Column.SESSION: 130}
+           Column.ERRORS: 48, Column.TOKENS: 84, Column.COST: 80, Column.MODELS: 200, Column.SESSION: 130,
+           Column.EVALS: 64}
 
 
 class TraceListView(QTableView):
@@ -46,6 +47,7 @@ class TraceListView(QTableView):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in _WIDTHS.items():
             self.setColumnWidth(column, width)
+        header.moveSection(header.visualIndex(Column.EVALS), header.visualIndex(Column.ERRORS) + 1)
         header.setStretchLastSection(True)
 
         self._placeholder = QLabel("No traces match the filter", self.viewport())

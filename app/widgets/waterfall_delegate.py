@@ -1,5 +1,7 @@
 """The waterfall's delegates: `TimelineDelegate` paints one span's bar in the timeline column,
-`RowDelegate` the text columns; both give find-in-trace matches a highlighter's background.
+`RowDelegate` the text columns, with a span's evaluation badges after its name (`paint_badges`:
+a count per verdict, green passed, red failed, grey none; a person for each annotation); both
+give find-in-trace matches a highlighter's background.
 
 Painting reads only the row's roles, the shared `TimeWindow` and the view's matches, so the
 tree view's painting of visible rows only is all the scaling a 10,000-span trace needs (and
@@ -8,24 +10,29 @@ highlighting thousands of matches is one repaint, not a signal per row).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.formatting import format_duration_ns
-from app.models.span_tree_model import CATEGORY_ROLE, END_NS_ROLE, ERROR_ROLE, START_NS_ROLE
+from app.models.span_display import Badge, evaluation_badges, verdict_colour
+from app.models.span_tree_model import CATEGORY_ROLE, END_NS_ROLE, ERROR_ROLE, EVALUATIONS_ROLE, START_NS_ROLE
 from app.span_category import CATEGORY_COLOURS, ERROR_COLOUR, OTHER
 from app.widgets.time_axis import TimeWindow, tick_offsets, tick_step, timeline_area
 
-__all__ = ["MATCH_COLOUR", "MIN_BAR_PX", "RowDelegate", "TimelineDelegate", "bar_colour"]
+__all__ = ["MATCH_COLOUR", "MIN_BAR_PX", "RowDelegate", "TimelineDelegate", "badges_width", "bar_colour",
+           "paint_badges"]
 
 MIN_BAR_PX = 2.0  # an instant span still shows
 BAR_HEIGHT = 0.58  # of the row
 TEXT_GAP_PX = 5
 _OFFSCREEN_PX = 50  # how far past the cell a clipped bar is drawn (keeps coordinates small when zoomed)
 MATCH_COLOUR = QColor(250, 204, 21, 70)  # a translucent amber: a highlighter's mark on light and dark bases
+BADGE_GAP_PX = 3  # between badges, and between the name and the first
+BADGE_PADDING_PX = 4  # inside a badge, each side
+BADGE_FONT_SCALE = 0.85
 IsMatch = Callable[[QModelIndex | QPersistentModelIndex], bool]
 
 
@@ -45,6 +52,32 @@ class RowDelegate(QStyledItemDelegate):
         super().initStyleOption(option, index)
         if self._is_match(index):
             option.backgroundBrush = QBrush(MATCH_COLOUR)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        results = index.model().data(index, EVALUATIONS_ROLE) if index.column() == 0 else None
+        if not results:
+            super().paint(painter, option, index)
+            return
+        # The row as usual with its name cut short enough for the badges to follow it in the cell.
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        widget = item.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        badges = evaluation_badges(results)
+        font = badge_font(item.font)
+        needed = badges_width(badges, font, _badge_height(item))
+        text_box = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, item, widget)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        names = QFontMetricsF(item.font)
+        room = max(0.0, text_box.width() - 2 * margin - BADGE_GAP_PX - needed)
+        item.text = names.elidedText(item.text, Qt.TextElideMode.ElideRight, room)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        left = text_box.left() + margin + (names.horizontalAdvance(item.text) + BADGE_GAP_PX if item.text else 0)
+        painter.save()
+        painter.setClipRect(option.rect)
+        paint_badges(painter, QPointF(left, option.rect.center().y() + 0.5), badges, font, _badge_height(item))
+        painter.restore()
 
 
 class TimelineDelegate(RowDelegate):
@@ -128,6 +161,87 @@ class TimelineDelegate(RowDelegate):
             return
         painter.setPen(text_colour)
         painter.drawText(box, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
+
+
+def badge_font(like: QFont) -> QFont:
+    font = QFont(like)
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * BADGE_FONT_SCALE)
+    font.setBold(True)
+    return font
+
+
+def _badge_height(option: QStyleOptionViewItem) -> float:
+    return max(10.0, min(option.rect.height() - 4.0, QFontMetricsF(option.font).height() + 1))
+
+
+def _badge_width(badge: Badge, metrics: QFontMetricsF, height: float) -> float:
+    glyphs = 2 if badge.human else 1  # a person and its verdict; a verdict and its count
+    text = 0.0 if badge.human else metrics.horizontalAdvance(str(badge.count)) + 2
+    return 2 * BADGE_PADDING_PX + glyphs * height * 0.62 + text
+
+
+def badges_width(badges: Sequence[Badge], font: QFont, height: float) -> float:
+    metrics = QFontMetricsF(font)
+    return sum(_badge_width(badge, metrics, height) for badge in badges) + BADGE_GAP_PX * (len(badges) - 1)
+
+
+def paint_badges(painter: QPainter, start: QPointF, badges: Sequence[Badge], font: QFont, height: float) -> None:
+    """The badges in a line from `start` (their left edge, at mid height): white marks on the verdict's colour."""
+    metrics = QFontMetricsF(font)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setFont(font)
+    x, top = start.x(), start.y() - height / 2
+    glyph = height * 0.62
+    for badge in badges:
+        width = _badge_width(badge, metrics, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(verdict_colour(badge.passed)))
+        painter.drawRoundedRect(QRectF(x, top, width, height), height / 2, height / 2)
+        mark = QRectF(x + BADGE_PADDING_PX, top + (height - glyph) / 2, glyph, glyph)
+        if badge.human:
+            _person(painter, mark)
+            mark.translate(glyph, 0)
+        _verdict_mark(painter, mark, badge.passed)
+        if not badge.human:
+            painter.setPen(QColor("white"))
+            text = QRectF(mark.right() + 2, top, width, height)
+            painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, str(badge.count))
+        x += width + BADGE_GAP_PX
+
+
+def _verdict_mark(painter: QPainter, box: QRectF, passed: int | None) -> None:
+    """A tick, a cross or a dot, in white, drawn (not a font's glyph: every platform alike)."""
+    pen = QPen(QColor("white"), max(1.4, box.width() * 0.17), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+               Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    inner = box.adjusted(box.width() * 0.15, box.height() * 0.15, -box.width() * 0.15, -box.height() * 0.15)
+    if passed == 1:
+        painter.drawPolyline([QPointF(inner.left(), inner.center().y() + inner.height() * 0.05),
+                              QPointF(inner.left() + inner.width() * 0.38, inner.bottom()),
+                              QPointF(inner.right(), inner.top() + inner.height() * 0.1)])
+    elif passed == 0:
+        painter.drawLine(inner.topLeft(), inner.bottomRight())
+        painter.drawLine(inner.topRight(), inner.bottomLeft())
+    else:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("white"))
+        painter.drawEllipse(box.center(), box.width() * 0.17, box.width() * 0.17)
+
+
+def _person(painter: QPainter, box: QRectF) -> None:
+    """A person (head and shoulders), in white: the mark of an annotation someone made."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("white"))
+    w, h = box.width(), box.height()
+    painter.drawEllipse(QPointF(box.center().x(), box.top() + h * 0.28), w * 0.22, h * 0.22)
+    shoulders = QPainterPath()
+    shoulders.moveTo(box.left() + w * 0.1, box.bottom())
+    shoulders.cubicTo(box.left() + w * 0.1, box.top() + h * 0.5, box.right() - w * 0.1, box.top() + h * 0.5,
+                      box.right() - w * 0.1, box.bottom())
+    shoulders.closeSubpath()
+    painter.drawPath(shoulders)
 
 
 def _luminance(colour: QColor) -> float:

@@ -15,6 +15,7 @@ from app.models.trace_list_model import Column, TraceListModel
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.shortcuts import (
+    ANNOTATE,
     COPY_ATTRIBUTE_VALUES,
     COPY_OVERVIEW_VALUE,
     COPY_SPAN_ID,
@@ -24,6 +25,8 @@ from app.shortcuts import (
     FOCUS_FILTER,
     FOLLOW_LATEST,
     LEAVE_FILTER,
+    MARK_BAD,
+    MARK_GOOD,
     NEXT_TRACE,
     OPEN_FILES,
     OPEN_TRACE,
@@ -121,7 +124,9 @@ def test_every_key_the_table_binds_is_bound_where_the_table_says(window):
              NEXT_TRACE: window.trace_list, PREVIOUS_TRACE: window.trace_list, OPEN_TRACE: window.trace_list,
              COPY_TRACE_IDS: window.trace_list, DELETE_TRACES: window.trace_list,
              LEAVE_FILTER: window.filter_bar.text_edit, COPY_SPAN_ID: window.waterfall.tree,
-             COPY_OVERVIEW_VALUE: window.inspector.overview, COPY_ATTRIBUTE_VALUES: window.inspector.attributes.table}
+             COPY_OVERVIEW_VALUE: window.inspector.overview, COPY_ATTRIBUTE_VALUES: window.inspector.attributes.table,
+             # pressed in tests/app/test_evaluations_window.py
+             MARK_GOOD: window.waterfall.tree, MARK_BAD: window.waterfall.tree, ANNOTATE: window.waterfall.tree}
     # a new entry with keys of its own must say here where it is bound (and get a test below)
     assert set(where) == {entry for entry in SHORTCUTS if entry.bound_keys}
     for entry, widget in where.items():

@@ -16,6 +16,7 @@ from app.models.span_tree_model import (
     CATEGORY_ROLE,
     END_NS_ROLE,
     ERROR_ROLE,
+    EVALUATIONS_ROLE,
     ORPHAN_ROLE,
     REGROW_RESET_MOVES,
     SPAN_ROLE,
@@ -25,7 +26,7 @@ from app.models.span_tree_model import (
 )
 from app.span_category import ERROR_COLOUR
 from receiver import TraceDetail
-from receiver.records import StoredResource, StoredScope, StoredSpan
+from receiver.records import StoredEvaluation, StoredResource, StoredScope, StoredSpan
 
 
 def _by_name(detail: TraceDetail, fragment: str) -> StoredSpan:
@@ -339,3 +340,34 @@ def test_10000_spans_load_in_one_quick_reset(qtbot):
     assert elapsed < 1.0, elapsed  # ~25 ms on a laptop core; room for a busy CI machine
     index = model.index_of(spans[-1].span_id, SpanColumn.DURATION)
     assert model.data(index) == "1 µs" and model.data(index.siblingAtColumn(0), CATEGORY_ROLE) == "tool"
+
+
+def _result(evaluation_id: int, span_id: str | None, name: str, passed: int | None) -> StoredEvaluation:
+    return StoredEvaluation(evaluation_id, "ab" * 16, span_id, None, name, None, None, None, passed, "log",
+                            evaluation_id)
+
+
+def test_evaluation_results_change_only_their_rows_and_the_trace_s_show_on_the_first_row(qtbot, qtmodeltester):
+    root = _span("r" * 16, None, 0, "invoke_agent")
+    chat, tool = _span("c" * 16, root.span_id, 10), _span("t" * 16, root.span_id, 20, "execute_tool")
+    model = SpanTreeModel()
+    relevance = _result(1, chat.span_id, "relevance", 1)
+    model.set_trace(TraceDetail("ab" * 16, [root, chat, tool], [], [relevance]))
+    qtmodeltester.check(model)
+    assert model.data(model.index_of(chat.span_id), EVALUATIONS_ROLE) == (relevance,)
+    assert model.data(model.index_of(tool.span_id), EVALUATIONS_ROLE) == ()
+    changed = []
+    model.dataChanged.connect(lambda top, _bottom, _roles: changed.append(model.span_at(top).span_id))
+    resets = []
+    model.modelReset.connect(lambda: resets.append(True))
+
+    verdict = _result(2, tool.span_id, "tool_correctness", 0)
+    on_trace = _result(3, None, "human", 1)
+    model.set_trace(TraceDetail("ab" * 16, [root, chat, tool], [], [relevance, verdict, on_trace]))
+    assert resets == [] and sorted(changed) == sorted([tool.span_id, root.span_id])  # not the chat's row
+    assert model.data(model.index_of(tool.span_id), EVALUATIONS_ROLE) == (verdict,)
+    assert model.data(model.index_of(root.span_id), EVALUATIONS_ROLE) == (on_trace,)
+    assert model.evaluations_of(root.span_id) == ((), (on_trace,))
+    tip = model.data(model.index_of(tool.span_id, SpanColumn.DURATION), Qt.ItemDataRole.ToolTipRole)
+    assert "Evaluations:\n✗ tool_correctness: no score" in tip
+    qtmodeltester.check(model)

@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 from receiver.config import ReceiverConfig
 from receiver.genai.normalise import TABLES
@@ -28,7 +24,7 @@ from receiver.otlp.credential_scan import may_hold_credential_keys, may_hold_cre
 from receiver.otlp.credentials import KeyKind, key_kind, masked_header_text, masked_secret, masked_text
 from receiver.records import WriteBatch
 from receiver.service import Receiver
-from tests.sdk_logs import send_logs
+from tests.sdk_logs import sdk_tracer, send_logs
 
 # Fake credentials, in the shapes of real ones.
 OPENAI_KEY = "sk-proj-Q7xV2mTz9LrK4pW8sN1bY6cJ3hF5dG0a"
@@ -210,26 +206,20 @@ SECRETS = {  # what must appear nowhere in the file, and the hint that stands fo
 
 def _send(receiver: Receiver) -> str:
     """One chat span over OTLP/gRPC with the SDK, and two log records over OTLP/HTTP."""
-    provider = TracerProvider(resource=Resource.create({"service.name": "leaky", "deploy.token": GITHUB_TOKEN}))
-    exporter = OTLPSpanExporter(endpoint=f"127.0.0.1:{receiver.addresses.grpc_port}", insecure=True)
-    results: list[SpanExportResult] = []
-    export = exporter.export
-    exporter.export = lambda spans: results.append(export(spans)) or results[-1]  # type: ignore[method-assign]
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    messages = [{"role": "user", "parts": [{"type": "text", "content": f"Why does {OPENAI_KEY} not work?"}]}]
-    with provider.get_tracer("tests").start_as_current_span("chat gpt-4o-mini") as span:
-        span.set_attributes({
-            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
-            "gen_ai.usage.input_tokens": 1234, "gen_ai.usage.output_tokens": 56, "llm.token_count.prompt": 1234,
-            "gen_ai.input.messages": json.dumps(messages),
-            "http.request.header.authorization": (f"Bearer {BEARER}",),
-            "llm.headers": json.dumps({"api-key": "azure0123456789abcdef", "OpenAI-Beta": "assistants=v2"}),
-            "url.full": "https://api.example.com/v1/search?q=cats&api_key=QUERYSECRET0123456789",
-            "db.password": "hunter2-correct-horse",
-        })
-        trace_id = format(span.get_span_context().trace_id, "032x")
-    provider.shutdown()
-    assert results == [SpanExportResult.SUCCESS]
+    with sdk_tracer(receiver.addresses.grpc_port, {"service.name": "leaky", "deploy.token": GITHUB_TOKEN}) as tracer:
+        messages = [{"role": "user", "parts": [{"type": "text", "content": f"Why does {OPENAI_KEY} not work?"}]}]
+        with tracer.start_as_current_span("chat gpt-4o-mini") as span:
+            span.set_attributes({
+                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 1234, "gen_ai.usage.output_tokens": 56, "llm.token_count.prompt": 1234,
+                "gen_ai.input.messages": json.dumps(messages),
+                "http.request.header.authorization": (f"Bearer {BEARER}",),
+                "llm.headers": json.dumps({"api-key": "azure0123456789abcdef", "OpenAI-Beta": "assistants=v2"}),
+                "url.full": "https://api.example.com/v1/search?q=cats&api_key=QUERYSECRET0123456789",
+                "db.password": "hunter2-correct-horse",
+            })
+            trace_id = format(span.get_span_context().trace_id, "032x")
     send_logs(receiver.addresses.http_port, "leaky", [
         dict(timestamp=time.time_ns(), body=f"boto3 client made with {AWS_KEY_ID}"),
         dict(timestamp=time.time_ns(), body={"event": "login"},

@@ -1,4 +1,5 @@
-"""The span inspector: the selected span's Overview, Messages, Attributes, Events & logs and Raw tabs."""
+"""The span inspector: the selected span's Overview, Messages, Attributes, Events & logs,
+Evaluations and Raw tabs."""
 
 from app.widgets.inspector.inspector import TAB_NAMES, InspectorPanel
 

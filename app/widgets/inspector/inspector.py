@@ -1,9 +1,11 @@
-"""`InspectorPanel`: the selected span in five tabs — Overview (the reproducibility record),
-Messages (the conversation), Attributes, Events & logs, Raw JSON — and, beside the tabs,
-"Copy as code" for a model call (`app.call_as_code`).
+"""`InspectorPanel`: the selected span in six tabs — Overview (the reproducibility record),
+Messages (the conversation), Attributes, Events & logs, Evaluations, Raw JSON — and, beside
+the tabs, "Copy as code" for a model call (`app.call_as_code`).
 
 A new span marks every tab stale and fills only the one showing; another tab is filled when
-the user turns to it, so clicking through spans never builds a long conversation unseen."""
+the user turns to it, so clicking through spans never builds a long conversation unseen. The
+Evaluations tab is the exception: it is a few cards, and its results come separately (the open
+trace's, `set_trace_evaluations`, again whenever the trace is read again), so it is always filled."""
 
 from __future__ import annotations
 
@@ -16,16 +18,19 @@ from PySide6.QtWidgets import QTabWidget, QToolButton, QWidget
 from app.call_as_code import call_as_code, can_be_code
 from app.models.attribute_model import AttributeModel, attribute_rows
 from app.widgets.inspector.attributes_tab import AttributesTab
+from app.widgets.inspector.evaluations_tab import EvaluationsTab
 from app.widgets.inspector.events_tab import EventsTab, timeline
 from app.widgets.inspector.messages_tab import MessagesTab, message_count
 from app.widgets.inspector.overview_tab import OverviewTab
 from app.widgets.inspector.raw_tab import RawTab
-from receiver.records import StoredLog, StoredSpan
+from receiver.records import StoredEvaluation, StoredLog, StoredSpan
 
 __all__ = ["InspectorPanel", "TAB_NAMES"]
 
-OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, RAW = "Overview", "Messages", "Attributes", "Events & logs", "Raw"
-TAB_NAMES = (OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, RAW)
+OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, EVALUATIONS, RAW = ("Overview", "Messages", "Attributes", "Events & logs",
+                                                            "Evaluations", "Raw")
+TAB_NAMES = (OVERVIEW, MESSAGES, ATTRIBUTES, EVENTS, EVALUATIONS, RAW)
+_EVALUATIONS_TAB = TAB_NAMES.index(EVALUATIONS)
 
 
 def _title(name: str, count: int) -> str:
@@ -48,13 +53,16 @@ class InspectorPanel(QTabWidget):
         self.messages = MessagesTab()
         self.attributes = AttributesTab()
         self.events = EventsTab()
+        self.evaluations = EvaluationsTab()
         self.raw = RawTab()
-        self._tabs = (self.overview, self.messages, self.attributes, self.events, self.raw)
+        self._tabs = (self.overview, self.messages, self.attributes, self.events, self.evaluations, self.raw)
         for name, tab in zip(TAB_NAMES, self._tabs, strict=True):
             self.addTab(tab, _title(name, 0))
         self._span: StoredSpan | None = None
         self._logs: tuple[StoredLog, ...] = ()
         self._stale: set[int] = set()
+        self._trace_results: tuple[StoredEvaluation, ...] = ()  # the open trace's, every span's
+        self._trace_results_on: str | None = None  # the span that shows those on the whole trace
         self.currentChanged.connect(self._fill_current)
 
     @property
@@ -73,12 +81,27 @@ class InspectorPanel(QTabWidget):
             return
         self._span, self._logs = span, logs
         self.copy_code_button.setEnabled(can_be_code(span))
-        counts = (0, message_count(span), 0, 0, 0) if span is None else (
-            0, message_count(span), len(attribute_rows(span)), len(timeline(span, logs)), 0)
+        counts = (0, message_count(span), 0, 0, 0, 0) if span is None else (
+            0, message_count(span), len(attribute_rows(span)), len(timeline(span, logs)), 0, 0)
         for index, (name, count) in enumerate(zip(TAB_NAMES, counts, strict=True)):
             self.setTabText(index, _title(name, count))
-        self._stale = set(range(len(self._tabs)))
+        self._stale = set(range(len(self._tabs))) - {_EVALUATIONS_TAB}
+        self._show_evaluations()
         self._fill_current()
+
+    def set_trace_evaluations(self, results: Sequence[StoredEvaluation], trace_results_on: str | None) -> None:
+        """The open trace's evaluation results (of every span, and of the whole trace, which
+        `trace_results_on`'s card list shows too); again when the trace is read again."""
+        self._trace_results, self._trace_results_on = tuple(results), trace_results_on
+        self._show_evaluations()
+
+    def _show_evaluations(self) -> None:
+        span = self._span
+        own = [r for r in self._trace_results if span is not None and r.span_id == span.span_id]
+        on_trace = [r for r in self._trace_results if r.span_id is None] \
+            if span is not None and span.span_id == self._trace_results_on else []
+        self.evaluations.show_results(span, own, on_trace)
+        self.setTabText(_EVALUATIONS_TAB, _title(EVALUATIONS, len(own) + len(on_trace)))
 
     def copy_as_code(self) -> None:
         if can_be_code(self._span):
