@@ -16,6 +16,7 @@ from typing import Any
 
 from app.formatting import format_duration_ns, format_time_ns
 from app.span_category import category_of, is_model_call
+from receiver.attributes import plain_attributes
 from receiver.records import STATUS_CODE_ERROR, StoredSpan
 
 __all__ = ["CostLine", "OverviewRow", "OverviewSection", "cost_lines", "format_rate", "format_usd_exact",
@@ -54,6 +55,7 @@ class OverviewRow:
     tone: str = ""  # "" | "error" | "muted"
     monospace: bool = False  # ids and the like
     arithmetic: tuple[CostLine, ...] = ()  # the cost row: shown as aligned terms, `value` is the total line
+    target: tuple[str, str] | None = None  # (trace id, span id) the value links to: another span, opened on a click
 
     @property
     def clipboard_text(self) -> str:
@@ -256,11 +258,27 @@ def _identity_section(span: StoredSpan) -> OverviewSection:
     return OverviewSection("Identity", rows)
 
 
+def _links_section(span: StoredSpan) -> OverviewSection | None:
+    """The span's OpenTelemetry links (a batch's inputs, a playground run's original call), each
+    a way to the linked span; what a link's attributes say of it, where they say something."""
+    rows = []
+    for link in span.links:
+        trace_id, span_id = link.get("traceId") or "", link.get("spanId") or ""
+        if not (trace_id and span_id):
+            continue
+        attributes = plain_attributes(link.get("attributes") or {})
+        note = ", ".join(f"{key}={value}" for key, value in sorted(attributes.items()))
+        where = "in this trace" if trace_id == span.trace_id else f"in trace {trace_id[:8]}…"
+        rows.append(OverviewRow("Linked span", f"{span_id} {where}" + (f" ({note})" if note else ""),
+                                copy_text=f"{trace_id} {span_id}", monospace=True, target=(trace_id, span_id)))
+    return OverviewSection("Links", rows) if rows else None
+
+
 def overview_sections(span: StoredSpan) -> list[OverviewSection]:
     """The Overview's sections in reading order; a failed span's status comes first."""
     status = _status_section(span)
     parts = [_model_section(span), _tokens_section(span), _cost_section(span), _timing_section(span), status,
-             _identity_section(span)]
+             _identity_section(span), _links_section(span)]
     sections = [section for section in parts if section is not None]
     if span.status_code == STATUS_CODE_ERROR:
         sections.remove(status)

@@ -168,6 +168,13 @@ class MainWindow(QMainWindow):
             self.trace_list.clearSelection()
             self._trace_selected(trace_id)
 
+    def open_span_elsewhere(self, trace_id: str, span_id: str) -> None:
+        """A link to a span (a span link, an MCP call's other side): that span selected in its trace."""
+        if self.waterfall.model.trace_id == trace_id and self.waterfall.select_span(span_id):
+            return
+        self._span_pending = (trace_id, span_id)
+        self.open_trace_from_elsewhere(trace_id)
+
     def load_demo(self) -> None:
         """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
         addresses = self.host.addresses
@@ -313,6 +320,7 @@ class MainWindow(QMainWindow):
         """The keys of app.shortcuts that belong to the window, or to a pane the window composes."""
         self.shortcut_sheet: ShortcutSheet | None = None
         self._enter_pending: str | None = None  # Enter on a trace still loading: focus its waterfall when shown
+        self._span_pending: tuple[str, str] | None = None  # a linked span to select once its trace is shown
         self.sheet_key = TypedKeyShortcut(typed_texts(SHOW_SHORTCUTS), self)
         self.sheet_key.sig_typed.connect(self.show_shortcuts)
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
@@ -330,6 +338,7 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.side.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(self.spend_alert.on_spans_ingested)
         self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
+        self.inspector.sig_open_span.connect(self.open_span_elsewhere)
         self.inspector.sig_code_copied.connect(
             lambda _span_id: self.status.showMessage("Copied the model call as Python code", 5000))
         self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)
@@ -473,7 +482,11 @@ class MainWindow(QMainWindow):
         first_time = detail.trace_id != self._shown_trace_id
         self._shown_trace_id = detail.trace_id
         self.waterfall.set_trace(detail)
-        if first_time or self.waterfall.selected_span() is None:
+        pending, self._span_pending = self._span_pending, None
+        linked = pending is not None and pending[0] == detail.trace_id and self.waterfall.select_span(pending[1])
+        if linked:
+            self._span_selected(self.waterfall.selected_span())
+        elif first_time or self.waterfall.selected_span() is None:
             root = self.waterfall.first_span(lambda span: True)
             if root is not None:
                 self.waterfall.select_span(root.span_id)

@@ -40,6 +40,7 @@ def _title(name: str, count: int) -> str:
 
 class InspectorPanel(QTabWidget):
     sig_code_copied = Signal(str)  # a model call, as a Python snippet, went to the clipboard (the span id)
+    sig_open_span = Signal(str, str)  # a link to another span was followed: (trace id, span id)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,7 @@ class InspectorPanel(QTabWidget):
         self.events = EventsTab()
         self.evaluations = EvaluationsTab()
         self.raw = RawTab()
+        self.overview.sig_open_span.connect(self.sig_open_span)
         self._tabs = (self.overview, self.messages, self.attributes, self.events, self.evaluations, self.raw)
         for name, tab in zip(TAB_NAMES, self._tabs, strict=True):
             self.addTab(tab, _title(name, 0))

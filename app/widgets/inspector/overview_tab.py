@@ -3,9 +3,10 @@ labelled rows in sections, every value selectable and copyable."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -37,6 +38,8 @@ def _selectable(text: str) -> QLabel:
 
 
 class OverviewTab(InspectorPage):
+    sig_open_span = Signal(str, str)  # a row's link to another span was followed: (trace id, span id)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._scroll = borderless_scroll_area()
@@ -170,7 +173,7 @@ class OverviewTab(InspectorPage):
             grid.addWidget(button, row, 2, Qt.AlignmentFlag.AlignTop)
 
     def _value_label(self, item: OverviewRow) -> QLabel:
-        value = _selectable(item.value)
+        value = _selectable(item.value) if item.target is None else self._link(item.value, item.target)
         value.setWordWrap(True)
         value.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         if item.monospace:
@@ -183,6 +186,15 @@ class OverviewTab(InspectorPage):
         elif item.tone == record.MUTED:
             value.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         return value
+
+    def _link(self, text: str, target: tuple[str, str]) -> QLabel:
+        trace_id, span_id = target
+        label = QLabel(f'<a href="span:{trace_id}/{span_id}">{html.escape(text)}</a>')
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        label.setToolTip("Open this span")
+        label.linkActivated.connect(lambda _href: self.sig_open_span.emit(trace_id, span_id))
+        return label
 
     def _arithmetic(self, terms: tuple[CostLine, ...], total: QLabel) -> QWidget:
         """The terms as an aligned sum: tokens, bucket, × rate, = USD; a rule; = the total."""
