@@ -1,0 +1,1 @@
+"""The playground: re-run a recorded model call, edited, and compare the answers."""
