@@ -1,7 +1,8 @@
 """Make the screenshots in docs/ (and the README): the real window, offscreen, with the demo
 traces sent over OTLP to an in-process receiver on free ports and a temporary database.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out DIR] [--only evaluations|evaluations-chart]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out DIR]
+        [--only evaluations|evaluations-chart|playground]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from evaluations_picture import evaluations_chart  # noqa: E402 - beside this script
+from playground_picture import playground  # noqa: E402 - beside this script
 from PySide6.QtCore import QEventLoop, QPoint, QRect, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
@@ -129,7 +131,8 @@ def _slower_with_more_tokens(span: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
-    parser.add_argument("--only", choices=("evaluations", "evaluations-chart"), help="make only these pictures")
+    parser.add_argument("--only", choices=("evaluations", "evaluations-chart", "playground"),
+                        help="make only these pictures")
     arguments = parser.parse_args()
     out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +143,9 @@ def main() -> int:
     apply_theme(app, "light")
     if arguments.only == "evaluations":
         evaluations(out)
+        return 0
+    if arguments.only == "playground":
+        demo_playground(out)
         return 0
     if arguments.only == "evaluations-chart":
         evaluations_chart(out, wait_until, settle)
@@ -228,7 +234,16 @@ def main() -> int:
     budgets_and_forwarding(out)
     evaluations(out)
     evaluations_chart(out, wait_until, settle)
+    demo_playground(out)
     return 0
+
+
+def demo_playground(out: Path) -> None:
+    with running_window() as window:
+        window.show()
+        window.load_demo()
+        wait_until(lambda: window.list_model.rowCount() == 3)
+        playground(window, out, wait_until, settle)
 
 
 @contextmanager

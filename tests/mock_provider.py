@@ -28,6 +28,7 @@ class MockProvider:
     port: int = 0
     requests: list[ProviderRequest] = field(default_factory=list)
     fail_with: tuple[int, str] | None = None  # (status, message): answer with a provider error
+    answer: str = ANSWER
     arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -39,15 +40,15 @@ class MockProvider:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _openai_reply(body: dict) -> dict:
+def _openai_reply(body: dict, answer: str) -> dict:
     return {"id": "chatcmpl-mock-1", "object": "chat.completion", "created": 1, "model": f"{body['model']}-2024",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": ANSWER}}],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
             "usage": {"prompt_tokens": 321, "completion_tokens": 21, "total_tokens": 342}}
 
 
-def _anthropic_reply(body: dict) -> dict:
+def _anthropic_reply(body: dict, answer: str) -> dict:
     return {"id": "msg_mock_1", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn",
             "usage": {"input_tokens": 300, "output_tokens": 22, "cache_read_input_tokens": 20}}
 
 
@@ -64,9 +65,9 @@ def mock_provider() -> Iterator[MockProvider]:
                 status, message = provider.fail_with
                 reply, code = {"error": {"message": message, "type": "invalid_request_error"}}, status
             elif self.path == "/v1/chat/completions":
-                reply, code = _openai_reply(body), 200
+                reply, code = _openai_reply(body, provider.answer), 200
             elif self.path == "/v1/messages":
-                reply, code = _anthropic_reply(body), 200
+                reply, code = _anthropic_reply(body, provider.answer), 200
             else:
                 reply, code = {"error": {"message": f"no route {self.path}"}}, 404
             data = json.dumps(reply).encode()

@@ -20,7 +20,7 @@ from typing import Any
 from app.playground.answer_diff import answer_text
 from app.provider_payloads import ANTHROPIC, OPENAI, ModelCall, anthropic_body, openai_body
 
-__all__ = ["Answer", "Endpoint", "KEYRING_SERVICE", "ProviderError", "endpoint_for", "send"]
+__all__ = ["Answer", "Endpoint", "KEYRING_SERVICE", "ProviderError", "endpoint_for", "missing_key_message", "send"]
 
 KEYRING_SERVICE = "tracepane"
 DEFAULT_BASE_URLS = {OPENAI: "https://api.openai.com/v1", ANTHROPIC: "https://api.anthropic.com"}
@@ -74,22 +74,24 @@ def _keyring_password(service: str, user: str) -> str | None:
 
 
 def endpoint_for(api: str, environ: Mapping[str, str] | None = None,
-                 keyring_get: Callable[[str, str], str | None] = _keyring_password) -> Endpoint:
+                 keyring_get: Callable[[str, str], str | None] | None = None) -> Endpoint:
     environ = os.environ if environ is None else environ
     url_name, key_name = _ENVIRONMENT[api]
     base_url = environ.get(url_name) or DEFAULT_BASE_URLS[api]
     if key := environ.get(key_name):
         return Endpoint(api, base_url, key, key_name)
-    key = keyring_get(KEYRING_SERVICE, api)
+    key = (keyring_get or _keyring_password)(KEYRING_SERVICE, api)
     return Endpoint(api, base_url, key, "the OS keyring" if key else "")
+
+
+def missing_key_message(api: str) -> str:
+    return f"No API key: set {_ENVIRONMENT[api][1]}, or store one with `keyring set {KEYRING_SERVICE} {api}`"
 
 
 def send(call: ModelCall, endpoint: Endpoint, timeout: float = TIMEOUT_S) -> Answer:
     """One request, one answer (not streamed). Raises ProviderError with a sentence to show."""
     if not endpoint.api_key:
-        name = _ENVIRONMENT[endpoint.api][1]
-        raise ProviderError(f"No API key: set {name}, or store one with `keyring set {KEYRING_SERVICE} "
-                            f"{endpoint.api}`")
+        raise ProviderError(missing_key_message(endpoint.api))
     body = openai_body(call) if endpoint.api == OPENAI else anthropic_body(call)
     headers = {"content-type": "application/json"}
     if endpoint.api == OPENAI:

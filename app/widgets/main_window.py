@@ -33,6 +33,7 @@ from app.models.trace_list_model import TraceListModel
 from app.open_trace import OpenTrace
 from app.paths import resource_path
 from app.pin_controller import PinController
+from app.playground_controller import PlaygroundController
 from app.receiver_host import ReceiverHost
 from app.retention_controller import RetentionController
 from app.settings import AppSettings
@@ -262,6 +263,7 @@ class MainWindow(QMainWindow):
         sharing = self.exchange
         self.fragments = FragmentsController(self.worker, self.open_trace, self.trace_header, self.status, self)
         self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
+        self.playground = PlaygroundController(self.host, self.status, self.open_span_elsewhere, self)
         self.annotations = AnnotationController(self.host, self.worker, self.open_trace, self.waterfall, self.inspector,
                                                 self.status, self, self._show_failure)
         self.trace_list.context_actions = [self.pins.action, self.annotations.trace_action, self.comparer.action,
@@ -339,6 +341,7 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.spend_alert.on_spans_ingested)
         self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
         self.inspector.sig_open_span.connect(self.open_span_elsewhere)
+        self.inspector.sig_playground_wanted.connect(self.playground.open_playground)
         self.inspector.sig_code_copied.connect(
             lambda _span_id: self.status.showMessage("Copied the model call as Python code", 5000))
         self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)
@@ -406,6 +409,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self._remember_layout:
             self.save_layout()
+        for playground in list(self.playground.windows):
+            playground.close()
         self.bridge.close()
         super().closeEvent(event)
 

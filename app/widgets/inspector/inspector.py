@@ -1,6 +1,7 @@
 """`InspectorPanel`: the selected span in six tabs — Overview (the reproducibility record),
 Messages (the conversation), Attributes, Events & logs, Evaluations, Raw JSON — and, beside
-the tabs, "Copy as code" for a model call (`app.call_as_code`).
+the tabs, "Open in playground" (`app.playground_controller`) and "Copy as code"
+(`app.call_as_code`) for a model call.
 
 A new span marks every tab stale and fills only the one showing; another tab is filled when
 the user turns to it, so clicking through spans never builds a long conversation unseen. The
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QTabWidget, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QToolButton, QWidget
 
 from app.call_as_code import call_as_code, can_be_code
 from app.models.attribute_model import AttributeModel, attribute_rows
@@ -41,6 +42,7 @@ def _title(name: str, count: int) -> str:
 class InspectorPanel(QTabWidget):
     sig_code_copied = Signal(str)  # a model call, as a Python snippet, went to the clipboard (the span id)
     sig_open_span = Signal(str, str)  # a link to another span was followed: (trace id, span id)
+    sig_playground_wanted = Signal(object)  # "Open in playground" on this model call (its StoredSpan)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,7 +51,17 @@ class InspectorPanel(QTabWidget):
         self.copy_code_button.setToolTip("Copy a runnable Python snippet that repeats this model call with the "
                                          "provider's SDK: model, messages, temperature, top_p, seed, tools")
         self.copy_code_button.clicked.connect(self.copy_as_code)
-        self.setCornerWidget(self.copy_code_button, Qt.Corner.TopRightCorner)
+        self.playground_button = QToolButton(text="Open in playground", autoRaise=True, enabled=False)
+        self.playground_button.setToolTip("Edit this model call and run it again against the provider, the answer "
+                                          "beside this one (nothing is sent until you press Run)")
+        self.playground_button.clicked.connect(lambda: self._span and self.sig_playground_wanted.emit(self._span))
+        corner = QWidget()
+        buttons = QHBoxLayout(corner)
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        buttons.addWidget(self.playground_button)
+        buttons.addWidget(self.copy_code_button)
+        self.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         self.overview = OverviewTab()
         self.messages = MessagesTab()
         self.attributes = AttributesTab()
@@ -83,6 +95,7 @@ class InspectorPanel(QTabWidget):
             return
         self._span, self._logs = span, logs
         self.copy_code_button.setEnabled(can_be_code(span))
+        self.playground_button.setEnabled(can_be_code(span))
         counts = (0, message_count(span), 0, 0, 0, 0) if span is None else (
             0, message_count(span), len(attribute_rows(span)), len(timeline(span, logs)), 0, 0)
         for index, (name, count) in enumerate(zip(TAB_NAMES, counts, strict=True)):
