@@ -7,6 +7,7 @@ reaches the provider before Run."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 
 import pytest
@@ -63,8 +64,13 @@ def _run(qtbot, window: MainWindow, playground: PlaygroundWindow) -> None:
     assert window.playground.wait_for_runs()
 
 
-def test_an_edited_openai_call_runs_only_on_run_and_is_recorded(qtbot, demo_window, provider: MockProvider):
+def test_an_edited_openai_call_runs_only_on_run_and_is_recorded(qtbot, demo_window, provider: MockProvider,
+                                                                monkeypatch):
     window = demo_window
+    connections = []  # every connection Python code opens from here on, to anywhere
+    connect = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: connections.append(address) or connect(
+        sock, address))
     playground, original = _open_playground(qtbot, window, "openai")
     assert playground.model.text() == "gpt-4o-mini" and playground.parameters["seed"].text() == "42"
     assert json.loads(playground.messages.toPlainText()) == original.content["input_messages"]
@@ -75,9 +81,13 @@ def test_an_edited_openai_call_runs_only_on_run_and_is_recorded(qtbot, demo_wind
     playground.parameters["temperature"].setText("0.9")
     playground.system.setPlainText("You are Ada. Never promise a return you cannot start.")
     playground.api.setCurrentIndex(playground.api.findData("openai"))
+    playground.api.setCurrentIndex(playground.api.findData("anthropic"))
+    playground.api.setCurrentIndex(playground.api.findData("openai"))
     assert provider.requests == [] and playground.status.text() == NOT_SENT  # opening and editing sent nothing
+    assert connections == []
 
     _run(qtbot, window, playground)
+    assert connections == [("127.0.0.1", provider.port)]  # Run: one connection, to the endpoint named
     [request] = provider.requests
     assert request.body["temperature"] == 0.9 and request.body["seed"] == 42
     assert request.body["messages"][0] == {"role": "system",
