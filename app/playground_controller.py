@@ -1,9 +1,9 @@
-"""The playground (issue 14): "Open in playground" on a model call opens it in a
-`PlaygroundWindow`; Run sends the edited call to the provider on a thread of its own (the
-window stays responsive; several windows may run at once), shows the answer beside the
-recorded one, and records the run through the receiver's ingest path as a trace of the
-service `playground` linked to the original span (`app.playground.run_record`). The key is
-read from the environment or the keyring when Run is pressed, and never stored."""
+"""The playground (issue 14): "Open in playground" on a model call (the inspector's button, P
+in the waterfall) opens it in a `PlaygroundWindow`; Run sends the edited call to the provider
+on a thread of its own (the window stays responsive; several windows may run at once), shows
+the answer beside the recorded one, and records the run through the receiver's ingest path as
+a trace of the service `playground` linked to the original span (`app.playground.run_record`).
+The key is read from the environment or the keyring when Run is pressed, and never stored."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QStatusBar, QWidget
+from PySide6.QtWidgets import QWidget
 
+from app.call_as_code import can_be_code
 from app.playground.provider_client import ProviderError, endpoint_for, missing_key_message, send
 from app.playground.run_record import run_document
 from app.provider_payloads import ModelCall, model_call
 from app.receiver_host import ReceiverHost
+from app.shortcuts import OPEN_PLAYGROUND, widget_action
+from app.widgets.inspector import InspectorPanel
 from app.widgets.playground_window import PlaygroundWindow
+from app.widgets.waterfall import WaterfallView
 from receiver.records import StoredSpan
 
 __all__ = ["PlaygroundController"]
@@ -34,12 +38,19 @@ class _Outcome(QObject):
 
 
 class PlaygroundController(QObject):
-    def __init__(self, host: ReceiverHost, status: QStatusBar, open_span: Callable[[str, str], None],
-                 window: QWidget) -> None:
+    def __init__(self, host: ReceiverHost, inspector: InspectorPanel, waterfall: WaterfallView,
+                 open_span: Callable[[str, str], None], window: QWidget) -> None:
         super().__init__(window)
-        self.host, self.status, self._open_span = host, status, open_span
+        self.host, self.inspector, self._open_span = host, inspector, open_span
         self.windows: list[PlaygroundWindow] = []
         self._threads: list[threading.Thread] = []
+        inspector.sig_playground_wanted.connect(self.open_playground)
+        self.key_action = widget_action(waterfall.tree, OPEN_PLAYGROUND, self.open_selected, "Open in playground")
+
+    def open_selected(self) -> PlaygroundWindow | None:
+        """P in the waterfall: the span in the inspector (read in full), if it is a model call."""
+        span = self.inspector.span()
+        return self.open_playground(span) if can_be_code(span) else None
 
     def open_playground(self, span: StoredSpan) -> PlaygroundWindow:
         """A playground window on `span` (a model call read in full: its content is needed)."""
@@ -49,7 +60,7 @@ class PlaygroundController(QObject):
         window.sig_api_changed.connect(lambda api: window.set_endpoint(endpoint_for(api)))
         window.sig_run.connect(lambda edited: self._run(window, edited, (span.trace_id, span.span_id)))
         window.sig_open_run.connect(self._open_span)
-        window.destroyed.connect(lambda: self.windows.remove(window) if window in self.windows else None)
+        window.sig_closed.connect(lambda: self.windows.remove(window) if window in self.windows else None)
         self.windows.append(window)
         window.show()
         return window

@@ -30,6 +30,7 @@ class Area(StrEnum):
     WATERFALL = "Waterfall"
     FIND = "Find in trace"
     INSPECTOR = "Inspector"
+    PLAYGROUND = "Playground"
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ COPY_SPAN_ID = Shortcut(("Ctrl+C",), Area.WATERFALL, "Copy the selected span's I
 MARK_GOOD = Shortcut(("G",), Area.WATERFALL, "Mark the selected span good (your annotation)")
 MARK_BAD = Shortcut(("B",), Area.WATERFALL, "Mark the selected span bad")
 ANNOTATE = Shortcut(("N",), Area.WATERFALL, "Annotate the span or trace: verdict, label, score, note")
+OPEN_PLAYGROUND = Shortcut(("P",), Area.WATERFALL, "Open the selected model call in the playground")
 
 # The find bar's keys live in find_bar.py (Ctrl+F, above, opens it).
 NEXT_MATCH = Shortcut(("Return", "F3"), Area.FIND, "Next match", native=("Return", "F3"))
@@ -160,16 +162,20 @@ CLOSE_FIND = Shortcut(("Esc",), Area.FIND, "Close the find bar", native=("Esc",)
 COPY_OVERVIEW_VALUE = Shortcut(("Ctrl+C",), Area.INSPECTOR, "Overview: copy the value clicked or selected")
 COPY_ATTRIBUTE_VALUES = Shortcut(("Ctrl+C",), Area.INSPECTOR, "Attributes: copy the selected values")
 
+RUN_PLAYGROUND = Shortcut(("Ctrl+Return",), Area.PLAYGROUND, "Run the edited call (nothing is sent before)",
+                          also=("Ctrl+Enter",))
+
 SHORTCUTS: tuple[Shortcut, ...] = (
     SHOW_SHORTCUTS, FOCUS_FILTER, FIND_IN_TRACE, FOLLOW_LATEST, QUIT, SHOW_TRACES_PAGE, SHOW_CHARTS_PAGE,
     SHOW_SESSIONS_PAGE, SHOW_LOGS_PAGE, EXPORT_TRACE, OPEN_FILES,
     NEXT_TRACE, PREVIOUS_TRACE, FIRST_LAST_TRACE, PAGE_TRACES, EXTEND_SELECTION, OPEN_TRACE, COPY_TRACE_IDS,
-    DELETE_TRACES,
+    DELETE_TRACES, PIN_TRACES,
     SEARCH_NOW, LEAVE_FILTER,
     NEXT_SPAN, PREVIOUS_SPAN, EXPAND_SPAN, COLLAPSE_SPAN, INSPECT_SPAN, ZOOM_SPANS, WHOLE_TRACE, COPY_SPAN_ID,
-    MARK_GOOD, MARK_BAD, ANNOTATE,
+    MARK_GOOD, MARK_BAD, ANNOTATE, OPEN_PLAYGROUND,
     NEXT_MATCH, PREVIOUS_MATCH, CLOSE_FIND,
     COPY_OVERVIEW_VALUE, COPY_ATTRIBUTE_VALUES,
+    RUN_PLAYGROUND,
 )
 
 

@@ -263,7 +263,8 @@ class MainWindow(QMainWindow):
         sharing = self.exchange
         self.fragments = FragmentsController(self.worker, self.open_trace, self.trace_header, self.status, self)
         self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
-        self.playground = PlaygroundController(self.host, self.status, self.open_span_elsewhere, self)
+        self.playground = PlaygroundController(self.host, self.inspector, self.waterfall, self.open_span_elsewhere,
+                                               self)
         self.annotations = AnnotationController(self.host, self.worker, self.open_trace, self.waterfall, self.inspector,
                                                 self.status, self, self._show_failure)
         self.trace_list.context_actions = [self.pins.action, self.annotations.trace_action, self.comparer.action,
@@ -341,7 +342,6 @@ class MainWindow(QMainWindow):
         self.bridge.sig_spans_ingested.connect(self.spend_alert.on_spans_ingested)
         self.sessions_page.sig_trace_opened.connect(self.open_trace_from_elsewhere)
         self.inspector.sig_open_span.connect(self.open_span_elsewhere)
-        self.inspector.sig_playground_wanted.connect(self.playground.open_playground)
         self.inspector.sig_code_copied.connect(
             lambda _span_id: self.status.showMessage("Copied the model call as Python code", 5000))
         self.charts_page.sig_traces_wanted.connect(self._show_selected_traces)

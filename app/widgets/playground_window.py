@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,6 +28,7 @@ from app.playground.answer_diff import DELETED, INSERTED, answer_text, word_diff
 from app.playground.edits import EditError, call_from_edits, json_text, parameter_text
 from app.playground.provider_client import Answer, Endpoint, missing_key_message
 from app.provider_payloads import ANTHROPIC, OPENAI, PARAMETERS, ModelCall
+from app.shortcuts import RUN_PLAYGROUND, key_sequences
 from app.widgets.inspector.common import fixed_font, muted_label, scaled_font
 
 __all__ = ["PlaygroundWindow"]
@@ -41,6 +42,7 @@ class PlaygroundWindow(QWidget):
     sig_run = Signal(object)  # ModelCall: the user pressed Run on a valid call
     sig_api_changed = Signal(str)  # the endpoint line must be said again
     sig_open_run = Signal(str, str)  # (trace id, span id) of the recorded run
+    sig_closed = Signal()
 
     def __init__(self, call: ModelCall, original_answer: list | None, source: str,
                  parent: QWidget | None = None) -> None:
@@ -63,7 +65,8 @@ class PlaygroundWindow(QWidget):
         self.run_button = QPushButton("Run", default=True)
         self.run_button.setToolTip("Send this call to the provider (Ctrl+Enter)")
         self.run_button.clicked.connect(self.run)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
+        for keys in key_sequences(RUN_PLAYGROUND):
+            QShortcut(keys, self, activated=self.run)
         self.status = QLabel(NOT_SENT, wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.status.linkActivated.connect(self._open_run)
         self.recorded = self._reader(answer_text(original_answer) or "(no answer was recorded)")
@@ -183,6 +186,10 @@ class PlaygroundWindow(QWidget):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.edit_error = box
         box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.sig_closed.emit()
+        super().closeEvent(event)
 
     def _open_run(self, _href: str) -> None:
         if self._run_ids is not None:

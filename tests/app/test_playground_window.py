@@ -11,6 +11,7 @@ import socket
 import sqlite3
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.playground.run_record import PLAYGROUND_SERVICE
 from app.widgets.main_window import MainWindow
@@ -51,9 +52,7 @@ def _open_playground(qtbot, window: MainWindow, provider_name: str) -> tuple[Pla
                     and window.inspector.playground_button.isEnabled(), timeout=WAIT_MS)
     window.inspector.playground_button.click()
     assert window.playground.windows
-    playground = window.playground.windows[-1]
-    qtbot.addWidget(playground)
-    return playground, window.inspector.span()
+    return window.playground.windows[-1], window.inspector.span()
 
 
 def _run(qtbot, window: MainWindow, playground: PlaygroundWindow) -> None:
@@ -150,3 +149,18 @@ def test_without_a_key_run_says_where_to_put_one(qtbot, demo_window, monkeypatch
     assert "No API key" in playground.endpoint_label.text()
     playground.run_button.click()
     assert "OPENAI_API_KEY" in playground.status.text() and "keyring set tracepane openai" in playground.status.text()
+
+
+def test_p_in_the_waterfall_opens_the_selected_model_call(qtbot, demo_window):
+    window = demo_window
+    with qtbot.waitActive(window):  # P is a shortcut: it needs the active window
+        window.activateWindow()
+    _open_playground(qtbot, window, "openai")[0].close()  # selects the call (and opens one by the button)
+    window.waterfall.tree.setFocus()
+    qtbot.keyClick(window.waterfall.tree, Qt.Key.Key_P)
+    assert len(window.playground.windows) == 1 and window.playground.windows[0].model.text() == "gpt-4o-mini"
+    tool = window.waterfall.first_span(lambda s: s.genai.get("operation") == "execute_tool")
+    window.waterfall.select_span(tool.span_id)
+    qtbot.waitUntil(lambda: window.inspector.span().span_id == tool.span_id, timeout=WAIT_MS)
+    qtbot.keyClick(window.waterfall.tree, Qt.Key.Key_P)  # not a model call: nothing to re-run
+    assert len(window.playground.windows) == 1

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.models.attribute_model import AttributeColumn, AttributeRole
 from app.models.trace_list_model import Column, TraceListModel
+from app.provider_payloads import OPENAI, ModelCall
 from app.receiver_host import ReceiverHost
 from app.settings import AppSettings
 from app.shortcuts import (
@@ -29,9 +30,12 @@ from app.shortcuts import (
     MARK_GOOD,
     NEXT_TRACE,
     OPEN_FILES,
+    OPEN_PLAYGROUND,
     OPEN_TRACE,
+    PIN_TRACES,
     PREVIOUS_TRACE,
     QUIT,
+    RUN_PLAYGROUND,
     SHORTCUTS,
     SHOW_CHARTS_PAGE,
     SHOW_LOGS_PAGE,
@@ -43,6 +47,7 @@ from app.shortcuts import (
     is_typed,
 )
 from app.widgets.main_window import MainWindow
+from app.widgets.playground_window import PlaygroundWindow
 from app.widgets.shortcut_sheet import ShortcutSheet, key_label
 from app.workers import QueryWorker
 from receiver import ReceiverConfig
@@ -117,7 +122,10 @@ def _bound_on(widget: QWidget, key: str) -> bool:
     return any(wanted in a.shortcuts() and a.isEnabled() for a in actions) or any(wanted in s.keys() for s in shortcuts)
 
 
-def test_every_key_the_table_binds_is_bound_where_the_table_says(window):
+def test_every_key_the_table_binds_is_bound_where_the_table_says(window, qtbot):
+    playground = PlaygroundWindow(ModelCall(OPENAI, "gpt-4o-mini", messages=[{"role": "user", "parts": []}]), None,
+                                  "a call")
+    qtbot.addWidget(playground)
     where = {SHOW_SHORTCUTS: window, FOCUS_FILTER: window, FOLLOW_LATEST: window, QUIT: window,
              SHOW_TRACES_PAGE: window, SHOW_CHARTS_PAGE: window, SHOW_SESSIONS_PAGE: window, SHOW_LOGS_PAGE: window,
              EXPORT_TRACE: window, OPEN_FILES: window,
@@ -126,7 +134,10 @@ def test_every_key_the_table_binds_is_bound_where_the_table_says(window):
              LEAVE_FILTER: window.filter_bar.text_edit, COPY_SPAN_ID: window.waterfall.tree,
              COPY_OVERVIEW_VALUE: window.inspector.overview, COPY_ATTRIBUTE_VALUES: window.inspector.attributes.table,
              # pressed in tests/app/test_evaluations_window.py
-             MARK_GOOD: window.waterfall.tree, MARK_BAD: window.waterfall.tree, ANNOTATE: window.waterfall.tree}
+             MARK_GOOD: window.waterfall.tree, MARK_BAD: window.waterfall.tree, ANNOTATE: window.waterfall.tree,
+             PIN_TRACES: window,
+             # pressed in tests/app/test_playground_window.py
+             OPEN_PLAYGROUND: window.waterfall.tree, RUN_PLAYGROUND: playground}
     # a new entry with keys of its own must say here where it is bound (and get a test below)
     assert set(where) == {entry for entry in SHORTCUTS if entry.bound_keys}
     for entry, widget in where.items():
