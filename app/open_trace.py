@@ -12,11 +12,13 @@ the span that will be shown first, so the inspector fills without a second round
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from app.mcp_call import MCP_CALL
 from app.workers import QueryWorker
 from receiver import IngestEvent, TraceDetail, TraceNotFound, TraceStore
 from receiver.records import StoredEvaluation, StoredLog, StoredSpan
@@ -37,6 +39,24 @@ class _Load:
 
 def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load:
     """Runs on the worker thread."""
+    load = _load_spans(store, trace_id, wanted_span_id)
+    calls = store.mcp_calls(trace_id)
+    return _with_mcp_calls(load, calls) if calls else load
+
+
+def _with_mcp_calls(load: _Load, calls: dict[str, dict]) -> _Load:
+    """The MCP spans with `genai["mcp_call"]`: the other side of their call (`app.mcp_call`)."""
+    def paired(span: StoredSpan) -> StoredSpan:
+        call = calls.get(span.span_id)
+        return span if call is None else dataclasses.replace(span, genai={**span.genai, MCP_CALL: call})
+
+    outline = load.outline
+    full = {span_id: (paired(span), logs) for span_id, (span, logs) in load.full.items()}
+    spans = [full[span.span_id][0] if span.span_id in full else paired(span) for span in outline.spans]
+    return _Load(dataclasses.replace(outline, spans=spans), full)
+
+
+def _load_spans(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load:
     outline = store.get_trace_outline(trace_id)
     if len(outline.spans) <= FULL_TRACE_SPANS:
         detail = store.get_trace(trace_id)
@@ -75,6 +95,16 @@ def _load_together(store: TraceStore, trace_ids: tuple[str, ...], wanted_span_id
     spans.sort(key=lambda span: (span.start_time_unix_nano, span.span_id))
     evaluations.sort(key=lambda result: result.time_unix_nano)
     return _Load(TraceDetail(trace_ids[0], spans, [], evaluations), full)
+
+
+def _span_with_call(store: TraceStore, trace_id: str, span_id: str) -> FullSpan:
+    """One span in full, with the other side of its MCP call if it is one."""
+    span, logs = store.get_span(trace_id, span_id)
+    if span.genai.get("genai_extras") and "mcp" in span.genai["genai_extras"]:
+        call = store.mcp_calls(trace_id).get(span_id)
+        if call is not None:
+            span = dataclasses.replace(span, genai={**span.genai, MCP_CALL: call})
+    return span, logs
 
 
 class OpenTrace(QObject):
@@ -121,7 +151,7 @@ class OpenTrace(QObject):
         trace_id = self.trace_id
         if trace_id is not None:
             own = self._trace_of.get(span_id, trace_id)
-            self.worker.ask(lambda store: store.get_span(own, span_id),
+            self.worker.ask(lambda store: _span_with_call(store, own, span_id),
                             lambda full: self._span_read(trace_id, full), key="open-span",
                             on_failed=self.sig_failed.emit)
         return None

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.formatting import format_duration_ns, format_time_ns
+from app.mcp_call import UNPROPAGATED, call_of, facts_of
+from app.propagation import PROPAGATION_HINT
 from app.span_category import category_of, is_model_call
 from receiver.attributes import plain_attributes
 from receiver.records import STATUS_CODE_ERROR, StoredSpan
@@ -274,10 +276,39 @@ def _links_section(span: StoredSpan) -> OverviewSection | None:
     return OverviewSection("Links", rows) if rows else None
 
 
+def _mcp_section(span: StoredSpan) -> OverviewSection | None:
+    """An MCP span's protocol facts, the other side of its call (a link, across traces too) and,
+    on a server span no caller's context reached, the propagation hint."""
+    facts, call = facts_of(span), call_of(span) or {}
+    if not facts and not call:
+        return None
+    rows = []
+    for label, key, monospace in (("Method", "method", False), ("Target", "target", False), ("Side", "side", False),
+                                  ("Session", "session_id", True), ("Request id", "request_id", True),
+                                  ("Protocol", "protocol_version", False), ("Resource", "resource_uri", True),
+                                  ("Transport", "transport", False)):
+        value = facts.get(key) or call.get(key)
+        if value:
+            rows.append(OverviewRow(label, str(value), monospace=monospace))
+    if call.get("peer_span_id"):
+        trace_id, span_id = call["peer_trace_id"], call["peer_span_id"]
+        other = "server" if call.get("side") == "client" else "client"
+        where = "in this trace" if not call.get("across_traces") else f"in trace {trace_id[:8]}…"
+        service = f" · {call['peer_service']}" if call.get("peer_service") else ""
+        rows.append(OverviewRow("Other side", f"{other}: {call.get('peer_name')}{service} ({where})",
+                                copy_text=f"{trace_id} {span_id}", target=(trace_id, span_id)))
+    elif call.get("side") == "client":
+        rows.append(OverviewRow("Other side", f"{NOT_SET} no server span found", copy_text="", tone=MUTED))
+    if call.get("unpropagated"):
+        rows.append(OverviewRow("Propagation", f"⚠ {UNPROPAGATED}: {PROPAGATION_HINT}", tone=ERROR))
+    return OverviewSection("MCP", rows) if rows else None
+
+
 def overview_sections(span: StoredSpan) -> list[OverviewSection]:
     """The Overview's sections in reading order; a failed span's status comes first."""
     status = _status_section(span)
-    parts = [_model_section(span), _tokens_section(span), _cost_section(span), _timing_section(span), status,
+    parts = [_model_section(span), _mcp_section(span), _tokens_section(span), _cost_section(span),
+             _timing_section(span), status,
              _identity_section(span), _links_section(span)]
     sections = [section for section in parts if section is not None]
     if span.status_code == STATUS_CODE_ERROR:

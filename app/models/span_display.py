@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 from app.cli_output import evaluation_line
 from app.formatting import format_cost_usd, format_duration_ns, format_tokens
+from app.mcp_call import call_of, row_marker, tooltip_lines
 from app.models.span_tree import SpanNode
 from app.span_category import EMBEDDINGS, is_model_call
 from receiver.records import StoredEvaluation, StoredSpan
@@ -55,6 +56,8 @@ def row_texts(node: SpanNode, root: SpanNode) -> tuple[str | None, ...]:
     above = _service_above(node, root)
     if span.service_name and above is not None and span.service_name != above:
         name = f"{span.name} · {span.service_name}"
+    if (call := call_of(span)) is not None:  # an MCP call's side, and where its other side is
+        name = f"{name}   {row_marker(call)}"
     # TIMELINE: no text, the delegate paints the bar
     node.texts = (name, format_duration_ns(span.duration_ns), _tokens(span), _cost(span), None)
     return node.texts
@@ -146,6 +149,8 @@ def span_tooltip(node: SpanNode, results: Sequence[StoredEvaluation] = (),
     if node.orphan:
         lines.append(f"parent span {span.parent_span_id} is missing from this trace: it never arrived "
                      "(often broken context propagation between processes)")
+    if (call := call_of(span)) is not None:
+        lines += tooltip_lines(call)
     return "\n".join(lines + evaluation_lines(results, trace_results))
 
 

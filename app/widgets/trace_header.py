@@ -24,12 +24,14 @@ class TraceHeader(QWidget):
     sig_session_wanted = Signal(str)  # the session id whose traces the user wants listed together
     sig_together_wanted = Signal(str)  # show the open trace with its session's traces from around then
     sig_alone_wanted = Signal()  # show the open trace by itself again
+    sig_traces_wanted = Signal(tuple)  # show the open trace with these traces (an MCP call's other side)
 
     def __init__(self, parent: QWidget | None = None, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__(parent)
         self._clock_ns = clock_ns
         self._trace: TraceSummary | None = None
         self._together = 0  # other traces shown with it
+        self._mcp_problem: tuple[str, tuple[str, ...]] = ("", ())  # an MCP server span no caller's context reached
         self.title_label = QLabel()
         font = self.title_label.font()
         font.setBold(True)
@@ -63,6 +65,7 @@ class TraceHeader(QWidget):
     def show_trace(self, trace: TraceSummary | None) -> None:
         if trace is None or self._trace is None or trace.trace_id != self._trace.trace_id:
             self._together = 0
+            self._mcp_problem = ("", ())
         self._trace = trace
         if trace is None:
             self.title_label.setText("No trace selected")
@@ -93,14 +96,33 @@ class TraceHeader(QWidget):
         if self._trace is not None:
             self._show_problem(self._trace)
 
+    def set_mcp_problem(self, problem: str, client_traces: tuple[str, ...] = ()) -> None:
+        """The open trace's MCP server span(s) that no caller's context reached (`mcp_call.header_problem`),
+        and the traces their client spans were found in ("": none)."""
+        self._mcp_problem = (problem, client_traces)
+        if self._trace is not None:
+            self._show_problem(self._trace)
+
+    def problem_text(self) -> str:
+        """The warning line as shown ("" when hidden)."""
+        return self.problem_label.text() if self.problem_label.isVisibleTo(self) else ""
+
     def _show_problem(self, trace: TraceSummary) -> None:
         problem = propagation_problem(trace, self._clock_ns())
-        self.problem_label.setVisible(bool(problem) or self._together > 0)
+        mcp_problem, client_traces = self._mcp_problem
+        self.problem_label.setVisible(bool(problem or mcp_problem) or self._together > 0)
         session = html.escape(trace.session_id or "")
         if self._together:
             self.problem_label.setText(
-                f"Shown together with {plural(self._together, 'other trace')} of session {session} from around "
-                f'then: the fragments of one run? <a href="alone:">Show this trace alone</a>')
+                f"Shown together with {plural(self._together, 'other trace')}"
+                + (f" of session {session}" if session else "")
+                + ' from around then: the fragments of one run? <a href="alone:">Show this trace alone</a>')
+            return
+        if not problem and mcp_problem:
+            text = f"<b>⚠ Broken trace.</b> {html.escape(mcp_problem)} (hover for more)."
+            if client_traces:
+                text += f' <a href="traces:{",".join(client_traces)}">Show it with its client\'s trace</a>'
+            self.problem_label.setText(text)
             return
         if not problem:
             return
@@ -120,3 +142,5 @@ class TraceHeader(QWidget):
             self.sig_session_wanted.emit(session)
         elif what == "alone":
             self.sig_alone_wanted.emit()
+        elif what == "traces":
+            self.sig_traces_wanted.emit(tuple(session.split(",")))

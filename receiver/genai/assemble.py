@@ -28,7 +28,7 @@ def with_content(span: StoredSpan) -> StoredSpan:
     events = tuple(SpanEvent(e.get("name", ""), e.get("timeUnixNano", 0), plain_attributes(e.get("attributes", {})))
                    for e in span.events)
     view = SpanView(span.name, attributes, events, span.start_time_unix_nano, span.status_code,
-                    span.status_message, span.scope.name)
+                    span.status_message, span.scope.name, span.kind)
     fields = normalise(view, content=True)
     content = {name: value for name in CONTENT_FIELDS if (value := getattr(fields, name)) is not None}
     return dataclasses.replace(span, content=content) if content else span

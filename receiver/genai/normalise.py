@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from receiver.genai import openinference, otel, traceloop
+from receiver.genai import mcp, openinference, otel, traceloop
 from receiver.genai.coerce import (
     INT64_MAX,
     INT64_MIN,
@@ -70,6 +70,7 @@ class Plan(NamedTuple):
     output_messages: bool  # a gen_ai.output.messages attribute (finish reasons may be only there)
     error_type: bool  # an error.type attribute to clean
     is_openinference: bool  # OpenInference's span kind marker
+    is_mcp: bool  # a Model Context Protocol span (`mcp.method.name`)
 
 
 MAX_PLANS = 4096
@@ -88,10 +89,11 @@ def _plan(keys: tuple[str, ...], content: bool) -> Plan:
         table = TABLES[is_openinference, content]
         readers = [(key, *table[key][:2]) for key in sorted(present & table.keys(), key=lambda k: table[k][2])]
         genai_data = any(key.startswith(GENAI_PREFIXES) for key in present)
-        plan = Plan(_reader(readers, allow_empty=is_openinference or genai_data), genai_data,
+        is_mcp = mcp.MARKER in present
+        plan = Plan(_reader(readers, allow_empty=is_openinference or genai_data or is_mcp), genai_data,
                     any(key in present for key in traceloop.MARKERS),
                     "gen_ai.output.messages" in present,
-                    "error.type" in present, is_openinference)
+                    "error.type" in present, is_openinference, is_mcp)
         if len(plans) >= MAX_PLANS:  # senders with free-form keys: start over rather than grow
             plans.clear()
         plans[keys] = plan
@@ -163,6 +165,8 @@ def normalise(span: SpanView, *, content: bool = True) -> GenAiFields:
         openinference.finish(span, fields, content=content)
     if plan.traceloop_keys or span.scope_name == traceloop.SCOPE:
         traceloop.finish(span, fields, content=content)
+    if plan.is_mcp:
+        mcp.finish(span, fields)
     if reasons_from_output:
         output = attributes["gen_ai.output.messages"]
         if not isinstance(output, str) or "finish_reason" in output:

@@ -24,3 +24,4 @@ class SpanView:
     status_code: int = 0  # 2 = error
     status_message: str = ""
     scope_name: str = ""
+    kind: int = 0  # OTLP SpanKind (2 server, 3 client)

@@ -111,7 +111,7 @@ def _span_row(span: Span, trace_hex: str, span_id: bytes, parent: bytes, start: 
         view = SpanView(name, attributes if isinstance(attributes, dict) else plain_attributes(attributes),
                         tuple(SpanEvent(e["name"], e["timeUnixNano"], plain_attributes(e["attributes"]))
                               for e in events) if events else (),
-                        start, status_code, status_message, scope.name)
+                        start, status_code, status_message, scope.name, span.kind)
         genai, price = analyser.analyse(view)
         if price is not None:
             prices[price.price_id] = price

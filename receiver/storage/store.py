@@ -263,6 +263,13 @@ class TraceStore:
                                               "quick": quick_scan_finds(text)}).fetchall()
         return [span_id for (span_id,) in rows]
 
+    def mcp_calls(self, trace_id: str) -> dict[str, dict[str, Any]]:
+        """The trace's MCP spans with the other side of each call, across traces too (`storage.mcp_pairs`)."""
+        from receiver.storage.mcp_pairs import mcp_calls
+
+        with self._read() as conn:
+            return mcp_calls(conn, trace_id.lower())
+
     def metric_points(self, name: str | None = None, *, since_unix_nano: int = 0,
                       limit: int = 10_000) -> list[StoredMetricPoint]:
         """Metric data points in time order, of one metric or all."""

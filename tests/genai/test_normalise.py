@@ -79,3 +79,24 @@ def test_inlined_readers_answer_as_the_readers_do_for_awkward_values():
             expected_operation = canonical_operation(value) or "other"  # (none given: from the span name)
             assert (f.request_model, f.input_tokens, f.temperature, f.provider, f.operation) == (
                 as_str(value), as_int(value), as_float(value), canonical_provider(value), expected_operation), value
+
+
+def test_an_mcp_client_span_is_a_tool_call_named_by_its_span_name():
+    f = normalise(SpanView("MCP send tools/call get_weather", {"mcp.method.name": "tools/call",
+                                                               "jsonrpc.request.id": "2"}, kind=3), content=False)
+    assert (f.operation, f.tool_name) == ("execute_tool", "get_weather")
+    assert f.extras["mcp"] == {"method": "tools/call", "side": "client", "target": "get_weather", "request_id": "2"}
+
+
+def test_an_mcp_server_span_keeps_its_protocol_facts_and_other_methods_stay_mcp_steps():
+    f = normalise(SpanView("resources/read", {"mcp.method.name": "resources/read", "mcp.session.id": "s-1",
+                                              "mcp.resource.uri": "file:///a.txt", "network.transport": "pipe"},
+                           kind=2), content=False)
+    assert f.operation == "other" and f.tool_name is None
+    assert f.extras["mcp"] == {"method": "resources/read", "side": "server", "target": "file:///a.txt",
+                               "session_id": "s-1", "resource_uri": "file:///a.txt", "transport": "pipe"}
+
+
+def test_a_span_without_mcp_keys_gets_no_mcp_facts():
+    f = normalise(SpanView("tools/call x", {"http.method": "POST"}, kind=3), content=False)
+    assert f.operation is None and f.extras == {}
