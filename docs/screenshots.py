@@ -2,7 +2,7 @@
 traces sent over OTLP to an in-process receiver on free ports and a temporary database.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots.py [--out DIR]
-        [--only evaluations|evaluations-chart|playground]
+        [--only evaluations|evaluations-chart|playground|mcp]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from evaluations_picture import evaluations_chart  # noqa: E402 - beside this script
+from mcp_picture import mcp_call  # noqa: E402 - beside this script
 from playground_picture import playground  # noqa: E402 - beside this script
 from PySide6.QtCore import QEventLoop, QPoint, QRect, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QPainter  # noqa: E402
@@ -131,7 +132,7 @@ def _slower_with_more_tokens(span: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "screenshots")
-    parser.add_argument("--only", choices=("evaluations", "evaluations-chart", "playground"),
+    parser.add_argument("--only", choices=("evaluations", "evaluations-chart", "playground", "mcp"),
                         help="make only these pictures")
     arguments = parser.parse_args()
     out = arguments.out
@@ -143,6 +144,10 @@ def main() -> int:
     apply_theme(app, "light")
     if arguments.only == "evaluations":
         evaluations(out)
+        return 0
+    if arguments.only == "mcp":
+        with running_window() as window:
+            mcp_call(window, out, wait_until, settle, save)
         return 0
     if arguments.only == "playground":
         demo_playground(out)
@@ -235,6 +240,8 @@ def main() -> int:
     evaluations(out)
     evaluations_chart(out, wait_until, settle)
     demo_playground(out)
+    with running_window() as window:
+        mcp_call(window, out, wait_until, settle, save)
     return 0
 
 

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 PICTURES = ("empty-state", "main-window-light", "main-window-dark", "messages-tab", "overview-tab", "search",
             "broken-trace", "forwarding-failing", "evaluation-badges", "annotation-dialog", "evaluations-chart",
-            "playground")
+            "playground", "mcp-unpropagated")
 
 
 def test_docs_screenshots_script_writes_every_picture(tmp_path):
