@@ -177,7 +177,8 @@ def _pending_matches(conn: sqlite3.Connection, terms: list[str]) -> set[str]:
     in_span = " AND ".join(span_has("s", f"t{i}", f"q{i}") for i in range(len(terms)))
     in_log = " AND ".join(log_has("l", f"t{i}", f"q{i}") for i in range(len(terms)))
     sql = (f"SELECT s.trace_id FROM spans AS s WHERE s.rowid > :through AND {in_span} UNION "
-           f"SELECT l.trace_id FROM text_pending_logs AS p JOIN logs AS l ON l.log_id = p.log_id WHERE {in_log}")
+           f"SELECT l.trace_id FROM text_pending_logs AS p CROSS JOIN logs AS l ON l.log_id = p.log_id "
+           f"WHERE {in_log}")  # CROSS: the few pending rows lead; SQLite would scan every log record
     return {trace_id for (trace_id,) in conn.execute(sql, params)}
 
 
