@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from app.call_as_code import can_be_code
 from app.mcp_call import MCP_CALL
+from app.playground.run_record import PLAYGROUND_RUNS, PLAYGROUND_SERVICE
 from app.workers import QueryWorker
 from receiver import IngestEvent, TraceDetail, TraceNotFound, TraceStore
 from receiver.records import StoredEvaluation, StoredLog, StoredSpan
@@ -40,19 +42,29 @@ class _Load:
 def _load(store: TraceStore, trace_id: str, wanted_span_id: str | None) -> _Load:
     """Runs on the worker thread."""
     load = _load_spans(store, trace_id, wanted_span_id)
-    calls = store.mcp_calls(trace_id)
-    return _with_mcp_calls(load, calls) if calls else load
+    facts = _cross_trace_facts(store, trace_id)
+    return _with_facts(load, facts) if facts else load
 
 
-def _with_mcp_calls(load: _Load, calls: dict[str, dict]) -> _Load:
-    """The MCP spans with `genai["mcp_call"]`: the other side of their call (`app.mcp_call`)."""
-    def paired(span: StoredSpan) -> StoredSpan:
-        call = calls.get(span.span_id)
-        return span if call is None else dataclasses.replace(span, genai={**span.genai, MCP_CALL: call})
+def _cross_trace_facts(store: TraceStore, trace_id: str) -> dict[str, dict[str, object]]:
+    """What other traces say of this trace's spans, by span id, as `genai` keys: the other side
+    of an MCP call (`app.mcp_call`), the playground's runs of a model call."""
+    facts: dict[str, dict[str, object]] = {}
+    for span_id, call in store.mcp_calls(trace_id).items():
+        facts.setdefault(span_id, {})[MCP_CALL] = call
+    for span_id, runs in store.linking_spans(trace_id, PLAYGROUND_SERVICE).items():
+        facts.setdefault(span_id, {})[PLAYGROUND_RUNS] = runs
+    return facts
+
+
+def _with_facts(load: _Load, facts: dict[str, dict[str, object]]) -> _Load:
+    def told(span: StoredSpan) -> StoredSpan:
+        extra = facts.get(span.span_id)
+        return span if extra is None else dataclasses.replace(span, genai={**span.genai, **extra})
 
     outline = load.outline
-    full = {span_id: (paired(span), logs) for span_id, (span, logs) in load.full.items()}
-    spans = [full[span.span_id][0] if span.span_id in full else paired(span) for span in outline.spans]
+    full = {span_id: (told(span), logs) for span_id, (span, logs) in load.full.items()}
+    spans = [full[span.span_id][0] if span.span_id in full else told(span) for span in outline.spans]
     return _Load(dataclasses.replace(outline, spans=spans), full)
 
 
@@ -98,13 +110,16 @@ def _load_together(store: TraceStore, trace_ids: tuple[str, ...], wanted_span_id
 
 
 def _span_with_call(store: TraceStore, trace_id: str, span_id: str) -> FullSpan:
-    """One span in full, with the other side of its MCP call if it is one."""
+    """One span in full, with the other side of its MCP call if it is one, and its playground runs."""
     span, logs = store.get_span(trace_id, span_id)
+    extra: dict[str, object] = {}
     if span.genai.get("genai_extras") and "mcp" in span.genai["genai_extras"]:
         call = store.mcp_calls(trace_id).get(span_id)
         if call is not None:
-            span = dataclasses.replace(span, genai={**span.genai, MCP_CALL: call})
-    return span, logs
+            extra[MCP_CALL] = call
+    if can_be_code(span) and (runs := store.linking_spans(trace_id, PLAYGROUND_SERVICE).get(span_id)):
+        extra[PLAYGROUND_RUNS] = runs
+    return (dataclasses.replace(span, genai={**span.genai, **extra}) if extra else span), logs
 
 
 class OpenTrace(QObject):
@@ -155,6 +170,12 @@ class OpenTrace(QObject):
                             lambda full: self._span_read(trace_id, full), key="open-span",
                             on_failed=self.sig_failed.emit)
         return None
+
+    def refresh(self) -> None:
+        """Read the open trace again: another trace now says something of its spans (a
+        playground run of one of its calls was recorded)."""
+        if self.trace_id is not None:
+            self._load()
 
     def on_spans_ingested(self, event: IngestEvent) -> None:
         if self.trace_id is None:

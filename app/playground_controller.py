@@ -39,9 +39,9 @@ class _Outcome(QObject):
 
 class PlaygroundController(QObject):
     def __init__(self, host: ReceiverHost, inspector: InspectorPanel, waterfall: WaterfallView,
-                 open_span: Callable[[str, str], None], window: QWidget) -> None:
+                 open_span: Callable[[str, str], None], run_recorded: Callable[[], None], window: QWidget) -> None:
         super().__init__(window)
-        self.host, self.inspector, self._open_span = host, inspector, open_span
+        self.host, self.inspector, self._open_span, self._run_recorded = host, inspector, open_span, run_recorded
         self.windows: list[PlaygroundWindow] = []
         self._threads: list[threading.Thread] = []
         inspector.sig_playground_wanted.connect(self.open_playground)
@@ -82,6 +82,7 @@ class PlaygroundController(QObject):
         outcome.sig_answered.connect(window.show_answer)
         outcome.sig_failed.connect(window.show_failure)
         outcome.sig_recorded.connect(window.show_recorded)
+        outcome.sig_recorded.connect(lambda *_: self._run_recorded())  # the original's Overview lists its runs
         receiver = self.host.receiver
 
         def work() -> None:

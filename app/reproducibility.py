@@ -16,6 +16,7 @@ from typing import Any
 
 from app.formatting import format_duration_ns, format_time_ns
 from app.mcp_call import UNPROPAGATED, call_of, facts_of
+from app.playground.run_record import PLAYGROUND_RUNS
 from app.propagation import PROPAGATION_HINT
 from app.span_category import category_of, is_model_call
 from receiver.attributes import plain_attributes
@@ -304,12 +305,21 @@ def _mcp_section(span: StoredSpan) -> OverviewSection | None:
     return OverviewSection("MCP", rows) if rows else None
 
 
+def _playground_section(span: StoredSpan) -> OverviewSection | None:
+    """The playground's runs of this call (their span links point here), each a way to it."""
+    runs = span.genai.get(PLAYGROUND_RUNS) or []
+    rows = [OverviewRow(f"Run {number}", f"{run.name} · {format_time_ns(run.start_time_unix_nano)}",
+                        copy_text=f"{run.trace_id} {run.span_id}", target=(run.trace_id, run.span_id))
+            for number, run in enumerate(runs, 1)]
+    return OverviewSection("Playground runs", rows) if rows else None
+
+
 def overview_sections(span: StoredSpan) -> list[OverviewSection]:
     """The Overview's sections in reading order; a failed span's status comes first."""
     status = _status_section(span)
     parts = [_model_section(span), _mcp_section(span), _tokens_section(span), _cost_section(span),
              _timing_section(span), status,
-             _identity_section(span), _links_section(span)]
+             _identity_section(span), _links_section(span), _playground_section(span)]
     sections = [section for section in parts if section is not None]
     if span.status_code == STATUS_CODE_ERROR:
         sections.remove(status)

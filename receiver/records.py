@@ -340,6 +340,15 @@ class StoredEvaluation:
         return self.source == "human"
 
 
+class LinkingSpan(NamedTuple):
+    """A span, in another trace, whose OpenTelemetry link points at a span (`storage.span_links`)."""
+
+    trace_id: str
+    span_id: str
+    name: str
+    start_time_unix_nano: int
+
+
 class EvaluatorSummary(NamedTuple):
     """One evaluator's results over a time window."""
 

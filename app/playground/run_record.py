@@ -16,10 +16,11 @@ from app.playground.provider_client import Answer, Endpoint
 from app.provider_payloads import ANTHROPIC, ModelCall
 from receiver.attributes import typed_attributes
 
-__all__ = ["PLAYGROUND_SERVICE", "PLAYGROUND_TAG", "run_document"]
+__all__ = ["PLAYGROUND_RUNS", "PLAYGROUND_SERVICE", "PLAYGROUND_TAG", "run_document"]
 
 PLAYGROUND_SERVICE = "playground"
 PLAYGROUND_TAG = "playground"
+PLAYGROUND_RUNS = "playground_runs"  # key of a re-run call's runs (receiver LinkingSpan list) in its span's genai
 SPAN_KIND_CLIENT, STATUS_ERROR = 3, 2
 _PARAMETER_KEYS = {"temperature": "gen_ai.request.temperature", "top_p": "gen_ai.request.top_p",
                    "seed": "gen_ai.request.seed", "max_tokens": "gen_ai.request.max_tokens"}

@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
         self.fragments = FragmentsController(self.worker, self.open_trace, self.trace_header, self.status, self)
         self.pins = PinController(self.host, self.worker, self.trace_list, self.status, self)
         self.playground = PlaygroundController(self.host, self.inspector, self.waterfall, self.open_span_elsewhere,
-                                               self)
+                                               self.open_trace.refresh, self)
         self.annotations = AnnotationController(self.host, self.worker, self.open_trace, self.waterfall, self.inspector,
                                                 self.status, self, self._show_failure)
         self.trace_list.context_actions = [self.pins.action, self.annotations.trace_action, self.comparer.action,

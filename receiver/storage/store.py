@@ -21,6 +21,7 @@ from receiver.errors import DatabaseMissing, TraceNotFound
 from receiver.records import (
     GENAI_FIELDS,
     EvaluatorSummary,
+    LinkingSpan,
     StoredEvaluation,
     StoredLog,
     StoredMetricPoint,
@@ -51,6 +52,7 @@ from receiver.storage.pins import PINNED_SQL
 from receiver.storage.read_db import open_read_db
 from receiver.storage.row_records import OUTLINE_GENAI_FIELDS, outline_span, stored_log, stored_span, trace_summary
 from receiver.storage.sessions import SessionSummary, list_sessions
+from receiver.storage.span_links import linking_spans
 from receiver.storage.stats import StoreStats, count_stats
 from receiver.storage.text_search import log_has, quick_scan_finds, search_page, search_terms, span_has
 from receiver.storage.trace_where import trace_where
@@ -262,6 +264,11 @@ class TraceStore:
             rows = conn.execute(_FIND_QUERY, {"trace_id": trace_id.lower(), "text": text,
                                               "quick": quick_scan_finds(text)}).fetchall()
         return [span_id for (span_id,) in rows]
+
+    def linking_spans(self, trace_id: str, service_name: str) -> dict[str, list[LinkingSpan]]:
+        """Spans of `service_name` linking into the trace, by the linked span id (`storage.span_links`)."""
+        with self._read() as conn:
+            return linking_spans(conn, trace_id.lower(), service_name)
 
     def mcp_calls(self, trace_id: str) -> dict[str, dict[str, Any]]:
         """The trace's MCP spans with the other side of each call, across traces too (`storage.mcp_pairs`)."""

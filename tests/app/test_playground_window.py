@@ -94,6 +94,10 @@ def test_an_edited_openai_call_runs_only_on_run_and_is_recorded(qtbot, demo_wind
     assert playground.new_answer.toPlainText() == ANSWER
     assert "chatcmpl-mock-1" in playground.status.text() and "321 → 21 tokens" in playground.status.text()
     assert ANSWER.split()[0] in playground.diff_text()
+    # the original call's Overview lists its runs, each a way to it
+    qtbot.waitUntil(lambda: window.inspector.overview.value_label("Run 1") is not None, timeout=WAIT_MS)
+    assert window.inspector.span().span_id == original.span_id
+    assert "chat gpt-4o-mini" in window.inspector.overview.value_text("Run 1")
 
     playground.status.linkActivated.emit("run")  # "recorded as trace …", clicked
     qtbot.waitUntil(lambda: (span := window.inspector.span()) is not None
