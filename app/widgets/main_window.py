@@ -10,7 +10,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QMainWindow,
@@ -53,6 +53,7 @@ from app.shortcuts import (
 from app.side_pages import SidePages
 from app.spend_alert import SpendAlert
 from app.trace_list_controller import TraceListController
+from app.trace_navigation import TraceNavigation
 from app.widgets.about_dialog import AboutDialog
 from app.widgets.empty_state import EmptyState
 from app.widgets.filter_bar import FilterBar
@@ -67,8 +68,6 @@ from app.widgets.trace_list_view import TraceListView
 from app.widgets.view_switcher import ViewSwitcher
 from app.widgets.waterfall import WaterfallView
 from app.workers import QueryWorker
-from receiver import StoredSpan, TraceDetail
-from receiver.records import StoredLog
 
 __all__ = ["MainWindow"]
 
@@ -89,7 +88,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.host, self.worker, self.settings = host, worker, settings
         self._remember_layout = remember_layout
-        self._shown_trace_id: str | None = None
         self._demo_pending = False
         self.setWindowTitle("Tracepane")
         self.setWindowIcon(icon("tracepane"))
@@ -168,13 +166,12 @@ class MainWindow(QMainWindow):
         if not self.trace_list.select_trace(trace_id):
             self.trace_list.clearSelection()
             self._trace_selected(trace_id)
+            self.navigation.trace_selected(trace_id)
 
     def open_span_elsewhere(self, trace_id: str, span_id: str) -> None:
         """A link to a span (a span link, an MCP call's other side): that span selected in its trace."""
-        if self.waterfall.model.trace_id == trace_id and self.waterfall.select_span(span_id):
-            return
-        self._span_pending = (trace_id, span_id)
-        self.open_trace_from_elsewhere(trace_id)
+        if not self.navigation.select_span_when_shown(trace_id, span_id):
+            self.open_trace_from_elsewhere(trace_id)
 
     def load_demo(self) -> None:
         """Send the demo traces to our own receiver over OTLP/gRPC, off the GUI thread."""
@@ -322,18 +319,17 @@ class MainWindow(QMainWindow):
     def _make_key_bindings(self) -> None:
         """The keys of app.shortcuts that belong to the window, or to a pane the window composes."""
         self.shortcut_sheet: ShortcutSheet | None = None
-        self._enter_pending: str | None = None  # Enter on a trace still loading: focus its waterfall when shown
-        self._span_pending: tuple[str, str] | None = None  # a linked span to select once its trace is shown
         self.sheet_key = TypedKeyShortcut(typed_texts(SHOW_SHORTCUTS), self)
         self.sheet_key.sig_typed.connect(self.show_shortcuts)
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self.leave_filter_action = widget_action(self.filter_bar.text_edit, LEAVE_FILTER,
                                                  lambda: self.trace_list.setFocus(Qt.FocusReason.ShortcutFocusReason))
         self.copy_span_id_action = widget_action(self.waterfall.tree, COPY_SPAN_ID, self._copy_span_id, "Copy span ID")
-        self.trace_list.sig_open_requested.connect(self._go_into_trace)
-        self.sig_trace_shown.connect(self._trace_shown_for_enter)
 
     def _wire(self) -> None:
+        self.navigation = TraceNavigation(self.list_model, self.trace_list, self.trace_header, self.meters_controller,
+                                          self.open_trace, self.waterfall, self.inspector, self.finder, self)
+        self.navigation.sig_trace_shown.connect(self.sig_trace_shown)
         self.bridge.sig_spans_ingested.connect(self.list_controller.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(self.open_trace.on_spans_ingested)
         self.bridge.sig_spans_ingested.connect(lambda _: self.status.refresh())
@@ -353,13 +349,7 @@ class MainWindow(QMainWindow):
         self.list_controller.sig_failed.connect(self._list_failed)
         self.trace_list.sig_trace_selected.connect(self._trace_selected)
         self.trace_list.sig_delete_requested.connect(self.delete_traces)
-        self.list_model.dataChanged.connect(self._list_rows_changed)
-        self.open_trace.sig_loaded.connect(self._trace_loaded)
-        self.open_trace.sig_closed.connect(self._trace_closed)
         self.open_trace.sig_failed.connect(self._show_failure)
-        self.waterfall.sig_span_selected.connect(self._span_selected)
-        self.open_trace.sig_span_loaded.connect(self._span_loaded)
-        self.waterfall.sig_span_opened.connect(self._inspect_span)
         self.empty_state.sig_demo_requested.connect(self.load_demo)
         self.demo_action.triggered.connect(self.load_demo)
         self.sig_demo_finished.connect(self._demo_finished)
@@ -472,73 +462,6 @@ class MainWindow(QMainWindow):
 
     def _trace_selected(self, trace_id: str | None) -> None:
         self.delete_action.setEnabled(trace_id is not None and self.host.receiver is not None)
-        row = self.list_model.row_of(trace_id) if trace_id else None
-        summary = self.list_model.trace_at(row) if row is not None else None
-        self.trace_header.show_trace(summary)
-        self.meters_controller.set_open_trace(summary)
-        self.open_trace.open(trace_id)
-
-    def _list_rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
-        current = self.trace_list.currentIndex()
-        if current.isValid() and top_left.row() <= current.row() <= bottom_right.row():
-            self.trace_header.show_trace(self.list_model.trace_at(current.row()))
-
-    def _trace_loaded(self, detail: TraceDetail) -> None:
-        first_time = detail.trace_id != self._shown_trace_id
-        self._shown_trace_id = detail.trace_id
-        self.waterfall.set_trace(detail)
-        pending, self._span_pending = self._span_pending, None
-        linked = pending is not None and pending[0] == detail.trace_id and self.waterfall.select_span(pending[1])
-        if linked:
-            self._span_selected(self.waterfall.selected_span())
-        elif first_time or self.waterfall.selected_span() is None:
-            root = self.waterfall.first_span(lambda span: True)
-            if root is not None:
-                self.waterfall.select_span(root.span_id)
-        else:
-            self._span_selected(self.waterfall.selected_span())  # its logs may have arrived
-        self.finder.set_trace(detail.trace_id)  # an open find bar searches this trace (again)
-        self.sig_trace_shown.emit(detail.trace_id)
-
-    def _trace_closed(self) -> None:
-        self._shown_trace_id = None
-        self.waterfall.set_trace(None)
-        self.finder.set_trace(None)
-        self.inspector.show_span(None, [])
-        self.trace_header.show_trace(None)
-        self.meters_controller.set_open_trace(None)
-
-    def _span_selected(self, span: StoredSpan | None) -> None:
-        """The waterfall holds outlines: the inspector shows the span in full, at once if it is
-        here already, else when the worker has read it (`_span_loaded`)."""
-        full = self.open_trace.open_span(span.span_id) if span is not None else None
-        if span is None or full is not None:
-            self.inspector.show_span(*(full or (None, [])))
-
-    def _span_loaded(self, span: StoredSpan, logs: list[StoredLog]) -> None:
-        selected = self.waterfall.selected_span()
-        if selected is not None and selected.span_id == span.span_id:
-            self.inspector.show_span(span, logs)
-
-    def _inspect_span(self, _span: StoredSpan) -> None:
-        """Enter on a span: the keyboard goes into the inspector's current tab."""
-        page = self.inspector.currentWidget()
-        target = next((w for w in page.findChildren(QWidget)
-                       if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus), None)
-        (target or self.inspector.tabBar()).setFocus(Qt.FocusReason.ShortcutFocusReason)
-
-    def _go_into_trace(self, trace_id: str) -> None:
-        """Enter on a trace: selecting opened it already, so the keyboard moves into its waterfall."""
-        if self.waterfall.model.trace_id == trace_id and self.waterfall.tree.isVisible():
-            self._enter_pending = None
-            self.waterfall.tree.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        else:
-            self._enter_pending = trace_id
-
-    def _trace_shown_for_enter(self, trace_id: str) -> None:
-        pending, self._enter_pending = self._enter_pending, None  # once: a later refresh must not take the focus
-        if trace_id == pending:
-            self._go_into_trace(trace_id)
 
     def _copy_span_id(self) -> None:
         span = self.waterfall.selected_span()
